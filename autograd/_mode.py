@@ -1,0 +1,53 @@
+"""Global switches read by every op: is the graph recorded, is anomaly detection on."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+grad_enabled = True
+anomaly = False
+
+
+class _Switch:
+    """A context manager (and decorator) that sets one flag of this module and restores it."""
+
+    flag = ""
+    value: bool = True
+
+    def __enter__(self) -> None:
+        self._prev = globals()[self.flag]
+        globals()[self.flag] = self.value
+
+    def __exit__(self, *exc: Any) -> None:
+        globals()[self.flag] = self._prev
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_Switch):
+    """`with no_grad():` or `@no_grad()`: ops record nothing inside."""
+
+    flag, value = "grad_enabled", False
+
+
+class enable_grad(_Switch):
+    """`with enable_grad():` records ops again, even inside `no_grad`."""
+
+    flag, value = "grad_enabled", True
+
+
+class detect_anomaly(_Switch):
+    """`with detect_anomaly():` raise on the first NaN/inf produced by a forward or backward rule,
+    naming the op and the user code that created it."""
+
+    flag, value = "anomaly", True
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph."""
+    return grad_enabled

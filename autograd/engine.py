@@ -1,0 +1,228 @@
+"""Reverse-mode sweep: order the graph without recursion, run each op's rule once, sum gradients.
+
+Broadcasting is undone here, in one place (`_unbroadcast`), so no op's rule deals with it.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _mode
+from .function import _check_finite
+from .tensor import Tensor
+
+_FREED = ("freed",)
+
+
+def _topo_order(roots: Sequence[Tensor]) -> list:
+    """Tensors that need a gradient, each listed after every tensor computed from it (iterative DFS)."""
+    order, seen = [], set()
+    stack = [(r, False) for r in roots if r.requires_grad]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        ctx = t.grad_fn
+        if ctx is not None:
+            for p in ctx.inputs:
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                    stack.append((p, False))
+    order.reverse()
+    return order
+
+
+def _unbroadcast(g: Any, shape: tuple, ctx: Any, i: int) -> Any:
+    """Sum g over the axes that broadcasting added or stretched, so it has `shape`."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape) if n == 1 and g.shape[lead + k] != 1)
+    if lead < 0 or any(n != 1 and g.shape[lead + k] != n for k, n in enumerate(shape)):
+        raise ValueError(f"{ctx.name}: backward returned a gradient of shape {g.shape} for input {i}, "
+                         f"which has shape {shape}")
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if lead else g
+
+
+def _as_graph(value: Any, t: Tensor, ctx: Any) -> Any:
+    """Under create_graph, a saved array becomes the Tensor it came from, so the rule's ops record."""
+    if value is t.data:
+        return t
+    for p in ctx.inputs:
+        if isinstance(p, Tensor) and value is p.data:
+            return p
+    return value
+
+
+def _run_rule(t: Tensor, g: Any, create_graph: bool) -> tuple:
+    ctx = t.grad_fn
+    saved = ctx.saved
+    if saved is _FREED:
+        raise RuntimeError(f"backward through the graph a second time: the buffers of {ctx.name} were freed "
+                           "by the first backward; pass retain_graph=True to the first call if you need this")
+    if create_graph:
+        ctx.saved = tuple(_as_graph(v, t, ctx) for v in saved)
+        try:
+            grads = ctx.fn.backward(ctx, g)
+        finally:
+            ctx.saved = saved
+    else:
+        grads = ctx.fn.backward(ctx, g)
+    if type(grads) is not tuple:
+        grads = (grads,)
+    if len(grads) != len(ctx.inputs):
+        raise ValueError(f"{ctx.name}: backward returned {len(grads)} gradients for {len(ctx.inputs)} inputs")
+    return grads
+
+
+def _check_grad(gi: Any, p: Tensor, ctx: Any, i: int, create_graph: bool) -> Any:
+    """Give a returned gradient the input's type, shape and dtype, or say precisely why it cannot."""
+    if create_graph:
+        if not isinstance(gi, Tensor):
+            gi = Tensor._make(np.asarray(gi) if not isinstance(gi, (np.ndarray, np.generic)) else gi, False, None)
+    elif isinstance(gi, Tensor):
+        gi = gi.data
+    elif not isinstance(gi, (np.ndarray, np.generic)):
+        gi = np.asarray(gi, dtype=p.data.dtype)
+    pd = p.data
+    if gi.shape != pd.shape:
+        gi = _unbroadcast(gi, pd.shape, ctx, i)
+    if gi.dtype != pd.dtype:
+        if gi.dtype.kind not in "fc":
+            raise TypeError(f"{ctx.name}: backward returned a gradient of dtype {gi.dtype} for input {i}, "
+                            f"which has dtype {pd.dtype}")
+        gi = gi.astype(pd.dtype)
+    return gi
+
+
+def _wrap(g: Any) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor._make(g, False, None)
+
+
+def _run_hooks(t: Tensor, g: Any, create_graph: bool) -> Any:
+    for hook in list(t._hooks):
+        new = hook(_wrap(g))
+        if new is not None:
+            if isinstance(new, Tensor) and not create_graph:
+                new = new.data
+            if np.shape(new) != np.shape(t.data):
+                raise ValueError(f"hook {getattr(hook, '__name__', hook)} returned shape {np.shape(new)} "
+                                 f"for a tensor of shape {np.shape(t.data)}")
+            g = new
+    return g
+
+
+def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
+                 create_graph: bool, capture: Sequence[Tensor] | None = None) -> list | None:
+    """The sweep itself. Without `capture`, leaves (and retain_grad tensors) accumulate `.grad`;
+    with it, the gradients of those tensors are returned and no `.grad` is touched."""
+    order = _topo_order(roots)
+    grads: dict = {}
+    for r, g in zip(roots, root_grads):
+        if r.requires_grad:
+            grads[id(r)] = grads[id(r)] + g if id(r) in grads else g
+    wanted = None if capture is None else {id(c): None for c in capture}
+    handed = set()  # ids of arrays given to a leaf already: a second leaf gets a copy
+    prev = _mode.grad_enabled
+    _mode.grad_enabled = create_graph
+    anomaly = _mode.anomaly
+    try:
+        for t in order:
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            if t._hooks:
+                g = _run_hooks(t, g, create_graph)
+            ctx = t.grad_fn
+            if wanted is not None:
+                if id(t) in wanted:
+                    wanted[id(t)] = g
+            elif ctx is None or t._retain:
+                if not create_graph and (id(g) in handed or getattr(g, "base", None) is not None
+                                         or any(g is rg for rg in root_grads)):
+                    g = g.copy()
+                handed.add(id(g))
+                t.grad = _wrap(g) if t.grad is None else _wrap(t.grad + g if create_graph else t.grad.data + g)
+            if ctx is None:
+                continue
+            for i, (p, gi) in enumerate(zip(ctx.inputs, _run_rule(t, g, create_graph))):
+                if gi is None or not isinstance(p, Tensor) or not p.requires_grad:
+                    continue
+                gi = _check_grad(gi, p, ctx, i, create_graph)
+                if anomaly:
+                    _check_finite(gi, ctx.fn, f"backward (gradient of input {i})", ctx.trace)
+                k = id(p)
+                grads[k] = grads[k] + gi if k in grads else gi
+            if not retain_graph:
+                ctx.saved = _FREED
+    finally:
+        _mode.grad_enabled = prev
+    if wanted is not None:
+        return [wanted[id(c)] for c in capture]
+    return None
+
+
+def _root_grad(r: Tensor, g: Any, create_graph: bool) -> Any:
+    if g is None:
+        if r.data.ndim != 0 and r.data.size != 1:
+            raise RuntimeError(f"backward: grad must be given for a non-scalar output (shape {r.data.shape})")
+        g = np.ones_like(r.data)[()] if r.data.ndim == 0 else np.ones_like(r.data)
+    if isinstance(g, Tensor):
+        if not create_graph:
+            g = g.data
+    else:
+        g = np.asarray(g, dtype=r.data.dtype)
+        g = g[()] if g.ndim == 0 else g
+        if create_graph:
+            g = Tensor._make(g, False, None)
+    if np.shape(g) != r.data.shape:
+        raise ValueError(f"backward: grad has shape {np.shape(g)} but the output has shape {r.data.shape}")
+    return g
+
+
+def backward(roots: Sequence[Tensor], grads: Sequence[Any] | None = None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate the gradients of `roots` (weighted by `grads`) into the leaves' `.grad`."""
+    for r in roots:
+        if not r.requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                               "(was it made inside no_grad, or from inputs without requires_grad?)")
+    grads = [None] * len(roots) if grads is None else list(grads)
+    grads = [_root_grad(r, g, create_graph) for r, g in zip(roots, grads)]
+    run_backward(roots, grads, create_graph if retain_graph is None else retain_graph, create_graph)
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of `outputs` with respect to `inputs`, returned (not accumulated), as in torch.autograd.grad.
+    With create_graph=True the results are differentiable Tensors."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    for r in outputs:
+        if not r.requires_grad:
+            raise RuntimeError("grad: an output does not require grad")
+    for x in inputs:
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError("grad: every input must be a Tensor that requires grad")
+    root_grads = [_root_grad(r, g, create_graph) for r, g in zip(outputs, grad_outputs)]
+    got = run_backward(outputs, root_grads, create_graph if retain_graph is None else retain_graph,
+                       create_graph, capture=inputs)
+    result = []
+    for x, g in zip(inputs, got):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("grad: an input was not used to compute the outputs; pass allow_unused=True")
+            result.append(None)
+            continue
+        if not create_graph:
+            g = Tensor._make(g.copy() if getattr(g, "base", None) is not None else g, False, None)
+        result.append(g)
+    return tuple(result)

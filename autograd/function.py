@@ -1,0 +1,124 @@
+"""`Function`: the one mechanism every op uses, built-in or user-defined.
+
+An op is a class with a numpy `forward(ctx, *inputs, **options)` and a `backward(ctx, grad)` that
+returns one gradient per positional input. `backward` is written with operators, methods and
+`autograd` functions that work on both arrays and Tensors, so the same rule runs on plain arrays in
+an ordinary backward pass and on Tensors (recording a graph) when `create_graph=True`.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import numpy as np
+
+from . import _mode
+from .tensor import Tensor
+
+
+class Context:
+    """Per-call record of an op: the node of the graph. Holds the inputs and what forward saved."""
+
+    __slots__ = ("fn", "inputs", "options", "saved", "trace", "__dict__")
+
+    def __init__(self, fn: type, inputs: tuple, options: dict) -> None:
+        self.fn = fn
+        self.inputs = inputs
+        self.options = options
+        self.saved = ()
+        self.trace = None
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward. Save inputs or the output: those become Tensors under create_graph."""
+        self.saved = arrays
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """One flag per positional input: does it need a gradient?"""
+        return tuple(isinstance(x, Tensor) and x.requires_grad for x in self.inputs)
+
+    @property
+    def name(self) -> str:
+        """The op's display name, e.g. `sum(axis=1)`."""
+        base = getattr(self.fn, "name", None) or self.fn.__name__.lower()
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items()
+                         if v is not None and v is not False and k != "index")
+        return f"{base}({opts})" if opts else base
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+class _NoContext:
+    """Stand-in ctx used when nothing is recorded: saving costs nothing."""
+
+    __slots__ = ()
+    needs_input_grad = ()
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        pass
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        pass
+
+
+_NO_CTX = _NoContext()
+
+
+class Function:
+    """Base class of differentiable ops. Subclass with static `forward` and `backward`; call `apply`.
+
+    forward(ctx, *arrays, **options) -> ndarray  (inputs arrive as numpy arrays or plain values)
+    backward(ctx, grad) -> gradient or tuple of gradients, one per positional input (None for none)
+    """
+
+    name: str | None = None
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **options: Any) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any) -> Tensor:
+        """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
+        raw = []
+        need = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                raw.append(x.data)
+                if x.requires_grad:
+                    need = True
+            else:
+                raw.append(x)
+        need = need and _mode.grad_enabled
+        ctx = Context(cls, inputs, options) if need else _NO_CTX
+        try:
+            out = cls.forward(ctx, *raw, **options)
+        except (ValueError, TypeError) as e:
+            shapes = ", ".join(str(np.shape(r)) for r in raw)
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{ctx.name if need else cls.__name__.lower()}: {e} "
+                          f"(input shapes: {shapes})") from None
+        if not isinstance(out, (np.ndarray, np.generic)):
+            out = np.asarray(out)
+        if _mode.anomaly:
+            _check_finite(out, cls, "forward")
+        if not need:
+            return Tensor._make(out, False, None)
+        if out.dtype.kind not in "fc":
+            return Tensor._make(out, False, None)
+        if _mode.anomaly:
+            ctx.trace = "".join(traceback.format_list(traceback.extract_stack()[:-2][-3:]))
+        return Tensor._make(out, True, ctx)
+
+
+def _check_finite(value: Any, fn: type, where: str, trace: str | None = None) -> None:
+    arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        msg = f"detect_anomaly: {getattr(fn, 'name', None) or fn.__name__.lower()} produced a non-finite value in {where}"
+        if trace:
+            msg += f"; the op was created at:\n{trace}"
+        raise FloatingPointError(msg)

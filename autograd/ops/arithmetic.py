@@ -1,0 +1,100 @@
+"""Binary arithmetic and unary sign ops. Broadcasting is undone by the engine, not here."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from .elementwise import log
+
+
+class Add(Function):
+    """a + b;  da = g, db = g."""
+    name = "add"
+    forward = staticmethod(lambda ctx, a, b: a + b)
+    backward = staticmethod(lambda ctx, g: (g, g))
+
+
+class Sub(Function):
+    """a - b;  da = g, db = -g."""
+    name = "sub"
+    forward = staticmethod(lambda ctx, a, b: a - b)
+    backward = staticmethod(lambda ctx, g: (g, -g))
+
+
+class Mul(Function):
+    """a * b;  da = g b, db = g a."""
+    name = "mul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (g * b if na else None), (g * a if nb else None)
+
+
+class Div(Function):
+    """a / b;  da = g / b, db = -g a / b^2."""
+    name = "div"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (g / b if na else None), (-g * a / (b * b) if nb else None)
+
+
+class Pow(Function):
+    """a ** b;  da = g b a^(b-1), db = g a^b log(a)."""
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved
+        na, nb = ctx.needs_input_grad
+        return (g * b * a ** (b - 1) if na else None), (g * out * log(a) if nb else None)
+
+
+class Neg(Function):
+    """-a;  da = -g."""
+    name = "neg"
+    forward = staticmethod(lambda ctx, a: -a)
+    backward = staticmethod(lambda ctx, g: -g)
+
+
+class Abs(Function):
+    """|a|;  da = g sign(a)."""
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.sign = np.sign(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.sign
+
+
+def add(a, b): """a + b with broadcasting."""; return Add.apply(a, b)
+def sub(a, b): """a - b with broadcasting."""; return Sub.apply(a, b)
+def mul(a, b): """a * b with broadcasting."""; return Mul.apply(a, b)
+def div(a, b): """a / b with broadcasting."""; return Div.apply(a, b)
+def pow(a, b): """a ** b; b may be a Tensor."""; return Pow.apply(a, b)  # noqa: A001
+def neg(a): """-a."""; return Neg.apply(a)
+def abs(a): """|a| (gradient sign(a), 0 at 0)."""; return Abs.apply(a)  # noqa: A001

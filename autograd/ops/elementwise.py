@@ -1,0 +1,219 @@
+"""Elementwise functions. Each rule is the local derivative times the incoming gradient g."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+class Exp(Function):
+    """exp(x);  dx = g exp(x)."""
+    name = "exp"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * out
+
+
+class Log(Function):
+    """log(x);  dx = g / x."""
+    name = "log"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return g / x
+
+
+class Sqrt(Function):
+    """sqrt(x);  dx = g / (2 sqrt(x))."""
+    name = "sqrt"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g / (2.0 * out)
+
+
+class Sin(Function):
+    """sin(x);  dx = g cos(x)."""
+    name = "sin"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return g * cos(x)
+
+
+class Cos(Function):
+    """cos(x);  dx = -g sin(x)."""
+    name = "cos"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return -g * sin(x)
+
+
+class Tanh(Function):
+    """tanh(x);  dx = g (1 - tanh(x)^2)."""
+    name = "tanh"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * (1.0 - out * out)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so it never overflows;  dx = g s (1 - s)."""
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(-np.logaddexp(0.0, -x))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return g * out * (1.0 - out)
+
+
+class Softplus(Function):
+    """log(1 + exp(x)), stable for any x;  dx = g sigmoid(x)."""
+    name = "softplus"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0.0, x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return g * sigmoid(x)
+
+
+class Relu(Function):
+    """max(x, 0);  dx = g [x > 0]."""
+    name = "relu"
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mask = x > 0
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask
+
+
+class Clip(Function):
+    """clip(x, lo, hi);  dx = g inside [lo, hi], 0 outside."""
+    name = "clip"
+
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        ctx.mask = np.ones(np.shape(x), dtype=bool)
+        if lo is not None:
+            ctx.mask &= x >= lo
+        if hi is not None:
+            ctx.mask &= x <= hi
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; a tie sends half the gradient to each side."""
+    name = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.wa = (a > b) + 0.5 * (a == b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.wa, g * (1.0 - ctx.wa)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise; a tie sends half the gradient to each side."""
+    name = "minimum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.wa = (a < b) + 0.5 * (a == b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.wa, g * (1.0 - ctx.wa)
+
+
+class Where(Function):
+    """cond ? a : b. The unselected side gets an exact zero gradient, even where its value is inf/NaN."""
+    name = "where"
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = np.asarray(cond, dtype=bool)
+        return np.where(ctx.cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g * ctx.cond, g * ~ctx.cond
+
+
+def exp(x): """e**x."""; return Exp.apply(x)
+def log(x): """Natural logarithm."""; return Log.apply(x)
+def sqrt(x): """Square root."""; return Sqrt.apply(x)
+def sin(x): """Sine."""; return Sin.apply(x)
+def cos(x): """Cosine."""; return Cos.apply(x)
+def tanh(x): """Hyperbolic tangent."""; return Tanh.apply(x)
+def sigmoid(x): """Logistic function, finite for any input."""; return Sigmoid.apply(x)
+def softplus(x): """log(1 + e**x), finite for any input."""; return Softplus.apply(x)
+def relu(x): """max(x, 0)."""; return Relu.apply(x)
+def clip(x, lo=None, hi=None): """Limit values to [lo, hi]; no gradient outside."""; return Clip.apply(x, lo=lo, hi=hi)
+def maximum(a, b): """Elementwise max; ties split the gradient evenly."""; return Maximum.apply(a, b)
+def minimum(a, b): """Elementwise min; ties split the gradient evenly."""; return Minimum.apply(a, b)
+def where(cond, a, b): """Elementwise cond ? a : b; cond carries no gradient."""; return Where.apply(cond, a, b)
