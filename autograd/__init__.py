@@ -10,7 +10,7 @@ import numpy as _np
 
 from .tensor import Tensor
 from . import ops
-from ._mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from ._mode import detect_anomaly, enable_grad, graph_scope, is_grad_enabled, no_grad
 from .engine import grad
 from .function import Context, Function
 from .ops import (abs, add, broadcast_to, clip, concatenate, cos, div, dot, exp, expand_dims, flatten, getitem,

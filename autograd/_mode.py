@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 grad_enabled = True
 anomaly = False
+scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
 
 
 class _Switch:
@@ -51,3 +52,20 @@ class detect_anomaly(_Switch):
 def is_grad_enabled() -> bool:
     """True when ops record the graph."""
     return grad_enabled
+
+
+class graph_scope:
+    """`with graph_scope(tag):` marks every op recorded inside with `tag` (in `ctx.scope`, outermost first).
+    nn.Module uses it so drawings can group a module's ops; the tag can be any object."""
+
+    def __init__(self, tag: Any) -> None:
+        self.tag = tag
+
+    def __enter__(self) -> None:
+        global scope
+        self._prev = scope
+        scope = scope + (self.tag,)
+
+    def __exit__(self, *exc: Any) -> None:
+        global scope
+        scope = self._prev

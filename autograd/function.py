@@ -19,7 +19,7 @@ from .tensor import Tensor
 class Context:
     """Per-call record of an op: the node of the graph. Holds the inputs and what forward saved."""
 
-    __slots__ = ("fn", "inputs", "options", "saved", "trace", "__dict__")
+    __slots__ = ("fn", "inputs", "options", "saved", "trace", "scope", "__dict__")
 
     def __init__(self, fn: type, inputs: tuple, options: dict) -> None:
         self.fn = fn
@@ -27,6 +27,7 @@ class Context:
         self.options = options
         self.saved = ()
         self.trace = None
+        self.scope = _mode.scope
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward. Save inputs or the output: those become Tensors under create_graph."""
