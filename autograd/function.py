@@ -7,6 +7,7 @@ an ordinary backward pass and on Tensors (recording a graph) when `create_graph=
 """
 from __future__ import annotations
 
+import itertools
 import traceback
 from typing import Any
 
@@ -16,18 +17,22 @@ from . import _mode
 from .tensor import Tensor
 
 
+_counter = itertools.count()
+
+
 class Context:
     """Per-call record of an op: the node of the graph. Holds the inputs and what forward saved."""
 
-    __slots__ = ("fn", "inputs", "options", "saved", "trace", "scope", "__dict__")
+    __slots__ = ("fn", "inputs", "options", "saved", "scope", "seq", "__dict__")
+    trace = None  # where the op was created, recorded only under detect_anomaly
 
     def __init__(self, fn: type, inputs: tuple, options: dict) -> None:
         self.fn = fn
         self.inputs = inputs
         self.options = options
         self.saved = ()
-        self.trace = None
         self.scope = _mode.scope
+        self.seq = next(_counter)  # creation order: the engine's topological order
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward. Save inputs or the output: those become Tensors under create_graph."""
@@ -36,7 +41,7 @@ class Context:
     @property
     def needs_input_grad(self) -> tuple:
         """One flag per positional input: does it need a gradient?"""
-        return tuple(isinstance(x, Tensor) and x.requires_grad for x in self.inputs)
+        return [isinstance(x, Tensor) and x.requires_grad for x in self.inputs]
 
     @property
     def name(self) -> str:
@@ -86,16 +91,13 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
-        raw = []
+        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
         need = False
-        for x in inputs:
-            if isinstance(x, Tensor):
-                raw.append(x.data)
-                if x.requires_grad:
+        if _mode.grad_enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
                     need = True
-            else:
-                raw.append(x)
-        need = need and _mode.grad_enabled
+                    break
         ctx = Context(cls, inputs, options) if need else _NO_CTX
         try:
             out = cls.forward(ctx, *raw, **options)

@@ -5,6 +5,9 @@ import numpy as np
 
 from ..function import Function
 
+# Largest argument whose exp is finite, per float type.
+_EXP_MAX = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0, np.dtype(np.float16): 11.0}
+
 
 class Exp(Function):
     """exp(x);  dx = g exp(x)."""
@@ -100,12 +103,21 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """1 / (1 + exp(-x)), computed as exp(-log(1 + exp(-x))) so it never overflows;  dx = g s (1 - s)."""
+    """1 / (1 + exp(-x));  dx = g s (1 - s).
+    exp's argument is capped where it would overflow (the result there is below the smallest float anyway)."""
     name = "sigmoid"
 
     @staticmethod
     def forward(ctx, x):
-        out = np.exp(-np.logaddexp(0.0, -x))
+        cap = _EXP_MAX.get(np.result_type(x), 709.0)
+        if type(x) is np.ndarray:  # in place: this op is on the hot path of every sigmoid network
+            e = np.negative(x)
+            np.minimum(e, cap, out=e)
+            np.exp(e, out=e)
+            e += 1.0
+            out = np.reciprocal(e, out=e)
+        else:
+            out = 1.0 / (1.0 + np.exp(np.minimum(-x, cap)))
         ctx.save_for_backward(out)
         return out
 
