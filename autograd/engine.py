@@ -151,7 +151,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 out = _run_rule(t, g, create_graph)
             else:
                 out = ctx.fn.backward(ctx, g)
-                if type(out) is not tuple or len(out) != len(ctx.inputs):
+                if type(out) is not tuple:
+                    out = tuple(out) if type(out) is list else (out,)
+                if len(out) != len(ctx.inputs):
                     out = _check_count(out, ctx)
             for i, (p, gi) in enumerate(zip(ctx.inputs, out)):
                 if gi is None or not isinstance(p, Tensor) or not p.requires_grad:
@@ -207,7 +209,7 @@ def _root_grad(r: Tensor, g: Any, create_graph: bool) -> Any:
     if g is None:
         if r.data.ndim != 0 and r.data.size != 1:
             raise RuntimeError(f"backward: grad must be given for a non-scalar output (shape {r.data.shape})")
-        g = np.ones_like(r.data)[()] if r.data.ndim == 0 else np.ones_like(r.data)
+        g = r.data.dtype.type(1) if r.data.ndim == 0 else np.ones_like(r.data)
     if isinstance(g, Tensor):
         if not create_graph:
             g = g.data

@@ -8,6 +8,7 @@ an ordinary backward pass and on Tensors (recording a graph) when `create_graph=
 from __future__ import annotations
 
 import itertools
+import os
 import traceback
 from typing import Any
 
@@ -103,19 +104,28 @@ class Function:
             out = cls.forward(ctx, *raw, **options)
         except (ValueError, TypeError) as e:
             shapes = ", ".join(str(np.shape(r)) for r in raw)
-            raise (TypeError if isinstance(e, TypeError) else ValueError)(f"{ctx.name if need else cls.__name__.lower()}: {e} "
-                          f"(input shapes: {shapes})") from None
-        if not isinstance(out, (np.ndarray, np.generic)):
+            name = ctx.name if need else Context(cls, inputs, options).name
+            raise (TypeError if isinstance(e, TypeError) else ValueError)(
+                f"{name}: {e} (input shapes: {shapes})") from None
+        if type(out) is not np.ndarray and not isinstance(out, np.generic):
             out = np.asarray(out)
         if _mode.anomaly:
             _check_finite(out, cls, "forward")
-        if not need:
-            return Tensor._make(out, False, None)
-        if out.dtype.kind not in "fc":
-            return Tensor._make(out, False, None)
-        if _mode.anomaly:
-            ctx.trace = "".join(traceback.format_list(traceback.extract_stack()[:-2][-3:]))
-        return Tensor._make(out, True, ctx)
+            if need:
+                ctx.trace = _user_trace()
+        if need and out.dtype.kind in "fc":
+            return Tensor._make(out, True, ctx)
+        return Tensor._make(out, False, None)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_trace() -> str:
+    """The last 3 frames outside this package: the user's line that created the op, however it was
+    reached (operator, ag function, composed op, or a custom Function's apply called directly)."""
+    frames = [f for f in traceback.extract_stack() if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    return "".join(traceback.format_list(frames[-3:]))
 
 
 def _check_finite(value: Any, fn: type, where: str, trace: str | None = None) -> None:

@@ -6,6 +6,7 @@ import builtins
 import numpy as np
 
 from ..function import Function
+from ..tensor import Tensor
 from .elementwise import exp
 from .shape import broadcast_to
 
@@ -19,6 +20,11 @@ def _kept_shape(shape: tuple, axis, keepdims: bool) -> tuple | None:
     axes = (axis,) if isinstance(axis, int) else axis
     axes = {a % len(shape) for a in axes} if shape else set()
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _broadcast(g, shape):
+    # Arrays go straight to numpy; Tensors (create_graph) record the op.
+    return broadcast_to(g, shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
 
 
 def _expand(g, ctx):
@@ -37,7 +43,7 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return broadcast_to(_expand(g, ctx), ctx.shape)
+        return _broadcast(_expand(g, ctx), ctx.shape)
 
 
 class Mean(Function):
@@ -53,7 +59,7 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return broadcast_to(_expand(g, ctx) / ctx.n, ctx.shape)
+        return _broadcast(_expand(g, ctx) / ctx.n, ctx.shape)
 
 
 class _Extreme(Function):

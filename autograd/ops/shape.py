@@ -27,8 +27,10 @@ class Transpose(Function):
 
     @staticmethod
     def forward(ctx, x, axes=None):
-        ctx.inverse = None if axes is None else tuple(np.argsort(axes))
-        return np.transpose(x, axes)
+        out = np.transpose(x, axes)
+        # Negative axes count from the end: normalise them, or the inverse permutation is wrong.
+        ctx.inverse = None if axes is None else tuple(np.argsort([a % max(np.ndim(x), 1) for a in axes]))
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -122,7 +124,7 @@ class Pad(Function):
         widths = np.broadcast_to(np.asarray(pad_width, dtype=int).reshape(-1, 2) if np.ndim(pad_width) else
                                  np.asarray([[pad_width, pad_width]]), (np.ndim(x), 2))
         ctx.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(x)))
-        return np.pad(x, widths, mode="constant", constant_values=value)
+        return np.pad(x, pad_width, mode="constant", constant_values=value)  # numpy broadcasts it, 0-d included
 
     @staticmethod
     def backward(ctx, g):
