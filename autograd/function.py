@@ -92,13 +92,29 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
-        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        # Unpack the inputs' arrays and see whether any needs a gradient; unrolled for the common
+        # one- and two-input ops, since this runs once per op.
         need = False
-        if _mode.grad_enabled:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    need = True
-                    break
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            if isinstance(a, Tensor):
+                need = a.requires_grad
+                a = a.data
+            if isinstance(b, Tensor):
+                need = need or b.requires_grad
+                b = b.data
+            raw = (a, b)
+        elif n == 1:
+            (a,) = inputs
+            if isinstance(a, Tensor):
+                need = a.requires_grad
+                a = a.data
+            raw = (a,)
+        else:
+            raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            need = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        need = need and _mode.grad_enabled
         ctx = Context(cls, inputs, options) if need else _NO_CTX
         try:
             out = cls.forward(ctx, *raw, **options)
