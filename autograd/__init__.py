@@ -20,6 +20,7 @@ from .ops import (abs, add, broadcast_to, clip, concatenate, cos, div, dot, exp,
 from .tensor import Tensor
 from .gradcheck import gradcheck, gradgradcheck, numeric_jacobian
 from . import functional
+from . import viz
 
 __version__ = "0.1.0"
 

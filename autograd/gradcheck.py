@@ -26,7 +26,7 @@ def _outputs(fn: Callable, tensors: Sequence[Tensor]) -> tuple:
 def numeric_jacobian(fn: Callable, inputs: Sequence[Any], i: int, eps: float = 1e-6) -> list:
     """Central differences of every output of fn with respect to every element of inputs[i], in float64.
     Returns one matrix of shape (output.size, inputs[i].size) per output."""
-    arrays = [np.array(getattr(x, "data", x), dtype=np.float64) for x in inputs]
+    arrays = [_float64_copy(getattr(x, "data", x)) for x in inputs]
     x = arrays[i]
     flat = x.reshape(-1)
     cols: list = []
@@ -34,14 +34,25 @@ def numeric_jacobian(fn: Callable, inputs: Sequence[Any], i: int, eps: float = 1
         for j in range(flat.size):
             old = flat[j]
             flat[j] = old + eps
-            plus = _outputs(fn, [Tensor._make(a, False, None) for a in arrays])
+            plus = _copied_outputs(fn, arrays)
             flat[j] = old - eps
-            minus = _outputs(fn, [Tensor._make(a, False, None) for a in arrays])
+            minus = _copied_outputs(fn, arrays)
             flat[j] = old
-            cols.append([(np.asarray(p.data, dtype=np.float64) - np.asarray(m.data, dtype=np.float64)).reshape(-1)
-                         / (2 * eps) for p, m in zip(plus, minus)])
-    n_out = len(_outputs_shapes(fn, arrays))
-    return [np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for k in range(n_out)]
+            cols.append([(p - m).reshape(-1) / (2 * eps) for p, m in zip(plus, minus)])
+    # An input with no elements still gives (output.size, 0) matrices, so J.T @ u works.
+    return [np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((int(np.prod(s)), 0))
+            for k, s in enumerate(_outputs_shapes(fn, arrays))]
+
+
+def _float64_copy(x: Any) -> np.ndarray:
+    # Only floating-point inputs are promoted: integer or boolean inputs (indices, masks) stay as they are.
+    a = np.array(x)
+    return a.astype(np.float64) if a.dtype.kind == "f" else a
+
+
+def _copied_outputs(fn: Callable, arrays: list) -> list:
+    # Copies: an output may be a view of the perturbed input (reshape, slicing), which changes next.
+    return [np.array(o.data, dtype=np.float64) for o in _outputs(fn, [Tensor._make(a, False, None) for a in arrays])]
 
 
 def _outputs_shapes(fn: Callable, arrays: list) -> list:
@@ -168,7 +179,7 @@ def _jacobian_report(fn, tensors, k, us, jacs) -> str:
 
 def _check_direction(fn, tensors, k, us, analytic, eps, atol, rtol, rng) -> tuple:
     v = rng.standard_normal(analytic.shape)
-    arrays = [np.array(t.data, dtype=np.float64) for t in tensors]
+    arrays = [_float64_copy(t.data) for t in tensors]
     base = arrays[k].copy()
 
     def total(x):

@@ -6,11 +6,12 @@ import sys
 from typing import Iterable
 
 
-def parser(description: str, epochs: int, lr: float, seed: int = 0) -> argparse.ArgumentParser:
-    """An ArgumentParser with --epochs, --lr, --seed, --quiet and --plot already added."""
+def parser(description: str, epochs: int, lr: float | None, seed: int = 0) -> argparse.ArgumentParser:
+    """An ArgumentParser with --epochs, --lr, --seed, --quiet and --plot already added (lr=None: no default)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
-    p.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    p.add_argument("--lr", type=float, default=lr,
+                   help="learning rate" + (f" (default {lr})" if lr is not None else ""))
     p.add_argument("--seed", type=int, default=seed, help=f"random seed (default {seed})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--plot", metavar="PATH", default=None, help="write a matplotlib figure to PATH")

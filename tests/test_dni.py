@@ -1,0 +1,183 @@
+"""DNI (synthetic gradients): what reaches the layers below and when, what the synthesizer learns from,
+finite-difference checks of its regression, and learning the true gradient of a frozen network."""
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+import nn.functional as F
+from nn import optim
+
+
+@contextmanager
+def swapped(module, **tensors):
+    """Let gradcheck's own input tensors stand in for the module's parameters (forward reads attributes)."""
+    old = {k: module.__dict__[k] for k in tensors}
+    module.__dict__.update(tensors)
+    try:
+        yield
+    finally:
+        module.__dict__.update(old)
+
+
+def _randomise(dni, rng, std=0.3):
+    for p in dni.synthesizer.parameters():
+        p.data[...] = rng.normal(scale=std, size=p.shape)
+
+
+def test_synthetic_gradient_is_exactly_zero_at_step_zero():
+    rng = np.random.default_rng(0)
+    layer = nn.Linear(5, 4, rng=rng)
+    for dni in (nn.DNI(4, rng=rng), nn.DNI(4, conditioned_on=3, hidden=(8,), rng=rng)):
+        x = rng.normal(size=(6, 5))
+        ctx = F.one_hot(rng.integers(0, 3, 6), 3) if dni.conditioned_on else None
+        layer.zero_grad()
+        dni(layer(x), ctx)
+        assert np.all(dni.synthetic_gradient(layer(x).detach(), ctx) == 0.0)
+        assert np.all(layer.weight.grad.data == 0.0) and np.all(layer.bias.grad.data == 0.0)
+
+
+def test_forward_backprops_the_synthetic_gradient_into_the_layer_below_at_once():
+    rng = np.random.default_rng(1)
+    layer = nn.Linear(5, 4, rng=rng)
+    dni = nn.DNI(4, conditioned_on=2, scale=1.0, rng=rng)
+    _randomise(dni, rng)
+    x, ctx = rng.normal(size=(3, 5)), rng.normal(size=(3, 2))
+    z = x @ layer.weight.data + layer.bias.data
+    out = dni(ag.relu(layer(x)), ctx)
+    # Closed form: g_hat = [h, ctx] W + b; the layer's weight gets x^T (g_hat * relu'(z)).
+    h = np.maximum(z, 0)
+    w, b = dni.synthesizer[0].weight.data, dni.synthesizer[0].bias.data
+    g_hat = np.concatenate([h, ctx], axis=1) @ w + b
+    np.testing.assert_allclose(layer.weight.grad.data, x.T @ (g_hat * (z > 0)), rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad.data, (g_hat * (z > 0)).sum(0), rtol=1e-12)
+    # The output is cut from the graph below: a loss above it leaves the layer's gradient alone.
+    assert out.is_leaf and out.requires_grad
+    before = layer.weight.grad.data.copy()
+    (out * out).sum().backward()
+    np.testing.assert_array_equal(layer.weight.grad.data, before)
+    np.testing.assert_allclose(dni.true_gradient, 2 * h)
+
+
+def test_batch_scale_divides_the_prediction_by_the_batch_size():
+    rng = np.random.default_rng(2)
+    a, b = nn.DNI(3, scale="batch", rng=rng), nn.DNI(3, scale=1.0, rng=rng)
+    _randomise(a, rng)
+    b.load_state_dict(a.state_dict())
+    h = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(a.synthetic_gradient(h) * 4, b.synthetic_gradient(h), rtol=1e-12)
+
+
+def test_stacked_dnis_bootstrap_the_lower_target_from_the_upper_prediction():
+    rng = np.random.default_rng(3)
+    l1, l2, l3 = nn.Linear(4, 5, rng=rng), nn.Linear(5, 6, rng=rng), nn.Linear(6, 3, rng=rng)
+    d1, d2 = nn.DNI(5, scale=1.0, rng=rng), nn.DNI(6, scale=1.0, rng=rng)
+    _randomise(d2, rng)
+    x, y = rng.normal(size=(7, 4)), rng.integers(0, 3, 7)
+    h1 = d1(ag.tanh(l1(x)))
+    z2 = h1.data @ l2.weight.data + l2.bias.data
+    h2 = d2(ag.tanh(l2(h1)))
+    # d1's target arrived during d2's forward: d2's prediction backpropagated through l2 and tanh.
+    g2_hat = d2.synthetic_gradient(h2.detach())
+    np.testing.assert_allclose(d1.true_gradient, (g2_hat * (1 - np.tanh(z2) ** 2)) @ l2.weight.data.T, rtol=1e-12)
+    assert d2.true_gradient is None
+    loss = F.cross_entropy(l3(h2), y)
+    h2_copy = ag.tensor(h2.data, requires_grad=True)
+    (want,) = ag.grad(F.cross_entropy(l3(h2_copy), y), [h2_copy])
+    loss.backward()
+    np.testing.assert_allclose(d2.true_gradient, want.data, rtol=1e-12)
+
+
+def test_step_regresses_onto_the_true_gradient_with_its_own_optimizer():
+    rng = np.random.default_rng(4)
+    dni = nn.DNI(3, conditioned_on=2, hidden=(4,), optimizer=lambda ps: optim.SGD(ps, lr=0.1), scale=1.0, rng=rng)
+    _randomise(dni, rng)
+    h = ag.tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    ctx, target = rng.normal(size=(5, 2)), rng.normal(size=(5, 3))
+    out = dni(h, ctx)
+    (out * ag.tensor(target)).sum().backward()  # the true gradient at out is `target`
+    params = list(dni.synthesizer.parameters())
+    before = [p.data.copy() for p in params]
+
+    def regression(*ps):
+        with swapped(dni.synthesizer[0], weight=ps[0], bias=ps[1]), swapped(dni.synthesizer[2], weight=ps[2], bias=ps[3]):
+            return F.mse_loss(dni.synthesize(h, ctx, record=True), target)
+
+    # The synthesizer's parameter gradients pass the gradient checker...
+    assert ag.gradcheck(regression, before)
+    expected_loss = float(regression(*[ag.tensor(b) for b in before]).data)
+    ts = [ag.tensor(b, requires_grad=True) for b in before]
+    grads = ag.grad(regression(*ts), ts)
+    # ...and step() applies exactly that gradient with its own optimizer, reporting the same loss.
+    assert dni.step() == pytest.approx(expected_loss, rel=1e-12)
+    assert dni.last_loss == pytest.approx(expected_loss, rel=1e-12)
+    for p, b, g in zip(params, before, grads):
+        np.testing.assert_allclose(p.data, b - 0.1 * g.data, rtol=1e-12, atol=1e-15)
+        assert p.grad is None  # nothing left for an outer optimizer holding these parameters
+
+
+def _digits_split():
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    X, y = d.data / 16.0, d.target
+    perm = np.random.default_rng(0).permutation(len(X))
+    return X, y, perm[:1400], perm[1400:]
+
+
+@pytest.mark.parametrize("conditioned, bound", [(True, 0.2), (False, 0.7)])
+def test_synthesizer_alone_learns_the_true_gradient_of_a_frozen_network(conditioned, bound):
+    X, y, tr, te = _digits_split()
+    rng = np.random.default_rng(1)
+    l1, l2, l3 = nn.Linear(64, 64, rng=rng), nn.Linear(64, 64, rng=rng), nn.Linear(64, 10, rng=rng)
+    dni = nn.DNI(64, conditioned_on=10 if conditioned else 0, rng=rng)  # linear, Adam 1e-3
+    ctx = (lambda idx: F.one_hot(y[idx], 10)) if conditioned else (lambda idx: None)
+
+    def held_out_error():
+        h = ag.relu(l1(X[te])).detach().requires_grad_()
+        (g,) = ag.grad(F.cross_entropy(l3(ag.relu(l2(h))), y[te]), [h])
+        g_hat = dni.synthetic_gradient(h, ctx(te))
+        return float(((g_hat - g.data) ** 2).sum() / (g.data ** 2).sum())
+
+    assert held_out_error() == 1.0
+    w1 = l1.weight.data.copy()
+    for _ in range(500):
+        idx = rng.choice(tr, 32, replace=False)
+        h = dni(ag.relu(l1(X[idx])), ctx(idx))
+        F.cross_entropy(l3(ag.relu(l2(h))), y[idx]).backward()  # true gradient at h (no network update)
+        dni.step()
+    np.testing.assert_array_equal(l1.weight.data, w1)  # the network really is frozen
+    assert held_out_error() <= bound
+
+
+def test_identity_in_eval_mode_and_under_no_grad():
+    rng = np.random.default_rng(5)
+    dni = nn.DNI(3, rng=rng)
+    h = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True) * 2.0
+    assert dni.eval()(h) is h
+    dni.train()
+    with ag.no_grad():
+        h2 = ag.tensor(rng.normal(size=(2, 3))) * 2.0
+        assert dni(h2) is h2
+
+
+def test_bad_use_raises_clear_errors():
+    rng = np.random.default_rng(6)
+    dni, cdni = nn.DNI(3, rng=rng), nn.DNI(3, conditioned_on=2, rng=rng)
+    h = ag.tensor(rng.normal(size=(4, 3)), requires_grad=True) * 1.0
+    with pytest.raises(ValueError, match=r"h must have shape \(batch, 3\), got \(4, 2\)"):
+        dni(ag.tensor(np.zeros((4, 2)), requires_grad=True))
+    with pytest.raises(ValueError, match="context"):
+        cdni(h)
+    with pytest.raises(ValueError, match=r"context must have shape \(4, 2\)"):
+        cdni(h, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="conditioned_on=0"):
+        dni(h, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="scale"):
+        nn.DNI(3, scale=0)
+    with pytest.raises(RuntimeError, match="no forward"):
+        dni.step()
+    dni(h)
+    with pytest.raises(RuntimeError, match="loss.backward"):
+        dni.step()
