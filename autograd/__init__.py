@@ -18,7 +18,7 @@ from .ops import (abs, add, broadcast_to, clip, concatenate, cos, div, dot, exp,
                   relu, reshape, sigmoid, sin, softmax, softplus, split, sqrt, squeeze, stack, sub, sum,
                   swapaxes, tanh, transpose, var, where)
 from .tensor import Tensor
-from .gradcheck import gradcheck, gradgradcheck, numeric_jacobian
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numeric_jacobian
 from . import functional
 from . import viz
 

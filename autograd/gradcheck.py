@@ -109,7 +109,7 @@ def gradcheck(fn: Callable, inputs: Sequence[Any], eps: float = 1e-6, atol: floa
     with no_grad():
         shapes = [np.shape(o.data) for o in _outputs(fn, tensors)]
     us = [rng.standard_normal(s) for s in shapes]
-    outs, grads = _analytic(fn, tensors, us)
+    outs, grads = _analytic(fn, tensors, [u.copy() for u in us])  # a rule may not touch our copy
     wrt = [(k, t) for k, t in enumerate(tensors) if t.requires_grad]
 
     for k, (t, b) in enumerate(zip(tensors, before)):

@@ -76,10 +76,10 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self.data.item())  # .item(): any one-element tensor converts, as in PyTorch
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self.data.item())
 
     def __bool__(self) -> bool:
         return bool(self.data)

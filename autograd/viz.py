@@ -382,21 +382,22 @@ def draw(root: Any, *, modules: Any = None, rankdir: str = "TB", backward: bool 
         raise ValueError(f"viz: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     g = build_graph(root, modules=modules, backward=backward, collapse=collapse, max_nodes=max_nodes)
     dot = _drawing_class()(name=name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
-                   node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                   edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
+                           node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                           edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
     if backward:
         dot.attr(label="backward: gradients flow along the red arrows; red boxes got none", labelloc="t")
     # Every cluster holding a node, with its enclosing clusters, gets a subgraph (names must start 'cluster').
     used = {n.cluster[:k] for n in g.nodes for k in range(1, len(n.cluster) + 1)}
     subs = {(): dot}
-    for i, path in enumerate(sorted(used, key=lambda p: (len(p), list(g.clusters).index(p)))):
+    first_seen = {p: i for i, p in enumerate(g.clusters)}
+    for i, path in enumerate(sorted(used, key=lambda p: (len(p), first_seen[p]))):
         subs[path] = graphviz.Digraph(name=f"cluster_{i}", graph_attr={
             "label": g.clusters[path], "style": "rounded,dashed", "color": "gray50", "fontcolor": "gray25"})
     for n in g.nodes:
         attrs = _node_attrs(n, rankdir)
         subs[n.cluster].node(n.id, graphviz.nohtml(attrs.pop("label")), **attrs)
     # Innermost clusters first: a subgraph is copied into its parent when added, so it must be complete.
-    for path in sorted(used, key=len, reverse=True):
+    for path in sorted(used, key=lambda p: (-len(p), first_seen[p])):  # a set: sort for a stable output
         subs[path[:-1]].subgraph(subs[path])
     for e in g.edges:
         dot.edge(e.src, e.dst, **_edge_attrs(e, backward))

@@ -6,8 +6,10 @@ the two-input cases broadcast, so the engine's un-broadcasting is differentiated
 """
 import numpy as np
 import pytest
+from hypothesis import strategies as st
 
 import autograd as ag
+from autograd.testing import op_test
 
 _rng = np.random.default_rng(1234)
 
@@ -136,3 +138,18 @@ def test_third_order_of_a_composite():
     # f' = th + x s2, f'' = 2 s2 - 2 x th s2, f''' = -6 th s2 - 2 x (s2^2 - 2 th^2 s2)   (using s2' = -2 th s2)
     d3 = -6 * th * s2 - 2 * x.data * (s2 * s2 - 2 * th * th * s2)
     np.testing.assert_allclose(t.data, d3, rtol=1e-12)
+
+
+# ---- the same through op_test(gradgrad=True): drawn shapes that broadcast, second order included --------
+
+test_mul_gradgrad = op_test(ag.mul, np.multiply, n=2, max_side=3, gradgrad=True, name="mul_gradgrad")
+test_div_gradgrad = op_test(ag.div, np.divide, n=2, max_side=3, avoid=[0.0], margin=0.5, gradgrad=True,
+                            name="div_gradgrad")
+test_pow_gradgrad = op_test(ag.pow, np.power, n=2, max_side=3, domain=[(0.5, 2.0), (-2.0, 2.0)], gradgrad=True,
+                            name="pow_gradgrad")
+test_softmax_gradgrad = op_test(ag.softmax, lambda x: np.exp(x) / np.exp(x).sum(-1, keepdims=True), min_dims=1,
+                                max_side=3, gradgrad=True, name="softmax_gradgrad")
+test_logsumexp_gradgrad = op_test(ag.logsumexp, lambda x: np.log(np.exp(x).sum()), max_side=3, gradgrad=True,
+                                  name="logsumexp_gradgrad")
+test_matmul_gradgrad = op_test(ag.matmul, np.matmul, n=2, shapes=st.sampled_from(
+    [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 1, 3), (2, 3, 2))]), gradgrad=True, name="matmul_gradgrad")

@@ -439,3 +439,9 @@ def test_collapse_true_merges_innermost_scopes_only():
     (group,) = [n for n in top.nodes if n.kind == "group"]
     assert group.fields == ["Net", "matmul ×2, add ×2, sigmoid"]
     assert kinds(top) == {"group": 1, "tensor": 6, "op": 1}  # 4 weights, x, the loss; the output feeds sum
+
+
+def test_same_model_draws_the_same_dot_text():
+    # cluster paths are built from object ids, which differ between runs: the output must not depend on them
+    texts = {viz.to_dot(loss, modules=model) for model, loss in (xor_loss(0), xor_loss(0), xor_loss(0))}
+    assert len(texts) == 1
