@@ -76,10 +76,16 @@ class Tensor:
         return np.asarray(self.data, dtype=dtype)
 
     def __float__(self) -> float:
-        return float(self.data.item())  # .item(): any one-element tensor converts, as in PyTorch
+        return float(self._one_element("float"))
 
     def __int__(self) -> int:
-        return int(self.data.item())
+        return int(self._one_element("int"))
+
+    def _one_element(self, to: str) -> Any:
+        # Any one-element tensor converts, as in PyTorch (numpy 2 refuses shape (1,)).
+        if self.data.size != 1:
+            raise TypeError(f"{to}() needs a tensor with one element, got shape {self.data.shape}")
+        return self.data.item()
 
     def __bool__(self) -> bool:
         return bool(self.data)
