@@ -56,9 +56,9 @@ def _intervals(low: float, high: float, avoid: Sequence[float], margin: float) -
 def _inward(a: float, b: float, dtype: np.dtype) -> tuple:
     """Bounds representable in a narrow float type, rounded towards the inside of [a, b]."""
     lo, hi = dtype.type(a), dtype.type(b)
-    if lo < a:
+    if float(lo) < a:  # compared as Python floats: numpy would compare in the narrow type
         lo = np.nextafter(lo, dtype.type(np.inf))
-    if hi > b:
+    if float(hi) > b:
         hi = np.nextafter(hi, dtype.type(-np.inf))
     return float(lo), float(hi)
 

@@ -30,10 +30,11 @@ METHODS = ("backprop", "last_layer", "dni", "cdni")
 def train_decoupled(blocks: list[nn.Module], method: str, x: np.ndarray, y: np.ndarray,
                     loss_fn: Callable[[ag.Tensor, np.ndarray], ag.Tensor], context: Callable[[np.ndarray], np.ndarray],
                     epochs: int, batch_size: int, lr: float, rng: np.random.Generator,
-                    evaluate: Callable[[], float], synth_lr: float | None = None, quiet: bool = False,
-                    desc: str = "") -> dict:
+                    evaluate: Callable[[], float], synth_lr: float | None = None, synth_hidden: tuple = (),
+                    quiet: bool = False, desc: str = "") -> dict:
     """Train blocks[0] -> ... -> blocks[-1] (hidden blocks, then the output block) by `method`, one Adam per
-    block; a DNI follows each hidden block for 'dni'/'cdni' (cDNI conditioned on context(y_batch)).
+    block; a DNI follows each hidden block for 'dni'/'cdni' (cDNI conditioned on context(y_batch)), its
+    synthesizer linear or an MLP with hidden widths synth_hidden, trained by Adam(synth_lr or lr).
     Returns {'loss': per epoch, 'metric': evaluate() per epoch, 'synth_loss': per epoch per DNI}."""
     if method not in METHODS:
         raise ValueError(f"train_decoupled: method must be one of {METHODS}, got {method!r}")
@@ -46,7 +47,7 @@ def train_decoupled(blocks: list[nn.Module], method: str, x: np.ndarray, y: np.n
                 h = b(h)
                 widths.append(h.shape[1])
         n_ctx = context(y[:1]).shape[1] if method == "cdni" else 0
-        dnis = [nn.DNI(w, conditioned_on=n_ctx, lr=synth_lr or lr, rng=rng) for w in widths]
+        dnis = [nn.DNI(w, conditioned_on=n_ctx, hidden=synth_hidden, lr=synth_lr or lr, rng=rng) for w in widths]
     history: dict = {"loss": [], "metric": [], "synth_loss": []}
     bar = common.progress(range(epochs), quiet=quiet, desc=desc or method, unit="epoch")
     for _ in bar:
