@@ -18,10 +18,14 @@ import numpy as np
 import autograd as ag
 import nn
 import nn.functional as F
+from nn import optim
 
 from . import common
 from .data import binary_addition, drop_seen
 from .dni_digits import METHODS, train_decoupled
+
+
+OPTIMIZERS = {"adam": lambda params, lr: optim.Adam(params, lr=lr), "sgd": lambda params, lr: optim.SGD(params, lr=lr)}
 
 
 def build_blocks(sizes: list[int], rng: np.random.Generator) -> list[nn.Module]:
@@ -41,7 +45,8 @@ def bit_accuracy(blocks: list[nn.Module], x: np.ndarray, y: np.ndarray) -> float
 
 
 def run(method: str, seed: int, epochs: int, lr: float, batch_size: int, bits: int, examples: int,
-        synth_lr: float | None = None, synth_hidden: tuple = (), quiet: bool = True) -> dict:
+        synth_lr: float | None = None, synth_hidden: tuple = (), optimizer: str = "adam",
+        quiet: bool = True) -> dict:
     """Train one network by `method`; bit accuracy per epoch on the training pairs, and at the end held out."""
     x, y = binary_addition(bits, examples, np.random.RandomState(seed))
     x_te, y_te = drop_seen(*binary_addition(bits, 1000, np.random.RandomState(seed + 1000)), x)
@@ -50,7 +55,8 @@ def run(method: str, seed: int, epochs: int, lr: float, batch_size: int, bits: i
     hist = train_decoupled(blocks, method, x, y,
                            lambda out, t: F.binary_cross_entropy_with_logits(out, t, reduction="sum") / len(t),
                            lambda t: t, epochs, batch_size, lr, rng, lambda: bit_accuracy(blocks, x, y),
-                           synth_lr=synth_lr, synth_hidden=synth_hidden, quiet=quiet, desc=f"{method} (seed {seed})")
+                           synth_lr=synth_lr, synth_hidden=synth_hidden, make_optimizer=OPTIMIZERS[optimizer],
+                           quiet=quiet, desc=f"{method} (seed {seed})")
     hist["train_bits"] = hist["metric"][-1]
     hist["heldout_bits"] = bit_accuracy(blocks, x_te, y_te)
     return hist
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--examples", type=int, default=1000, help="training pairs (default 1000)")
     p.add_argument("--synth-lr", type=float, default=None, help="synthesizers' Adam lr (default: --lr)")
     p.add_argument("--synth-hidden", type=int, nargs="*", default=[], help="synthesizer MLP widths (default: linear)")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam", help="the network's optimizer")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), help="methods to run")
     args = p.parse_args(argv)
     if args.repeats < 1 or args.epochs < 1 or args.bits < 2:
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     seeds = list(range(args.seed, args.seed + args.repeats))
     t0 = time.perf_counter()
     curves = {m: [run(m, s, args.epochs, args.lr, args.batch_size, args.bits, args.examples,
-                      args.synth_lr, tuple(args.synth_hidden), args.quiet)
+                      args.synth_lr, tuple(args.synth_hidden), args.optimizer, args.quiet)
                   for s in seeds] for m in args.methods}
     train_bits = {m: [h["train_bits"] for h in hs] for m, hs in curves.items()}
     heldout_bits = {m: [h["heldout_bits"] for h in hs] for m, hs in curves.items()}

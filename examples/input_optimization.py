@@ -69,6 +69,7 @@ def optimize_input(model: nn.Module, x0: np.ndarray, method: str, steps: int, lr
     bar = common.progress(range(steps), quiet=quiet, desc=f"input ({method})", unit="step", miniters=200)
     for _ in bar:
         x = var.sigmoid() if method == "sigmoid" else var
+        path.append(np.array(x.data))  # before the step changes var in place
         out = model(x[None])
         cost = ((out - 1.0) ** 2).sum()
         opt.zero_grad()
@@ -76,7 +77,6 @@ def optimize_input(model: nn.Module, x0: np.ndarray, method: str, steps: int, lr
         opt.step()
         if method == "clip":
             var.data = np.clip(var.data, 0.0, 1.0)
-        path.append(np.array(x.data))
         bar.set_postfix(cost=f"{float(cost):.2e}", refresh=False)
     x_final = np.asarray(var.sigmoid().data if method == "sigmoid" else var.data)
     path.append(x_final.copy())
@@ -130,7 +130,8 @@ def plot(model: nn.Module, result: dict, path: str) -> None:
     for method, run in result["runs"].items():
         ax.plot(run["path"][:, 0], run["path"][:, 1], lw=2, label=f"{method}: ends at {np.round(run['x'], 2)}")
     ax.plot(*result["x0"], "wo")
-    ax.set(xlabel="x[0]", ylabel="x[1]", title="gradient descent on the input")
+    ax.set(xlabel="x[0]", ylabel="x[1]", title="gradient descent on the input (dotted: [0, 1]^2)",
+           xlim=(g[0], g[-1]), ylim=(g[0], g[-1]))  # the free path may run far off this frame
     ax.legend(fontsize=8)
     print("wrote", common.save(fig, path))
 

@@ -92,8 +92,10 @@ def batched_loss(model: nn.Module, x: np.ndarray, y: np.ndarray, alpha: float) -
 
 
 def train(model: nn.Module, loss_fn, x: np.ndarray, y: np.ndarray, steps: int, alpha: float, quiet: bool,
-          desc: str) -> tuple[list[float], list[float], float]:
-    """Full-batch SGD with the demo's decaying rate 1 - 0.9 k / steps; losses, accuracies, seconds."""
+          desc: str, schedule: int | None = None) -> tuple[list[float], list[float], float]:
+    """Full-batch SGD with the demo's decaying rate 1 - 0.9 k / schedule (default schedule = steps), for
+    `steps` steps; returns losses, accuracies, seconds."""
+    schedule = schedule or steps
     opt = optim.SGD(model.parameters(), lr=1.0)
     losses, accs = [], []
     t0 = time.perf_counter()
@@ -102,7 +104,7 @@ def train(model: nn.Module, loss_fn, x: np.ndarray, y: np.ndarray, steps: int, a
         loss, acc = loss_fn(model, x, y, alpha)
         opt.zero_grad()
         loss.backward()
-        opt.lr = 1.0 - 0.9 * k / steps
+        opt.lr = 1.0 - 0.9 * k / schedule
         opt.step()
         losses.append(float(loss))
         accs.append(acc)
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> dict:
     s_steps = min(args.scalar_steps, args.epochs)
 
     b_loss, b_acc, b_time = train(batched, batched_loss, x, y, args.epochs, args.alpha, args.quiet, "batched")
-    s_loss, s_acc, s_time = train(scalar, scalar_loss, x, y, s_steps, args.alpha, args.quiet, "scalar")
+    s_loss, s_acc, s_time = train(scalar, scalar_loss, x, y, s_steps, args.alpha, args.quiet, "scalar",
+                                  schedule=args.epochs)
     nodes = {"scalar": count_ops(scalar_loss(ScalarMLP(weights), x, y, args.alpha)[0]),
              "batched": count_ops(batched_loss(batched_mlp(weights), x, y, args.alpha)[0])}
     result = {"scalar": {"loss": s_loss, "accuracy": s_acc, "seconds": s_time, "steps": s_steps},

@@ -119,7 +119,8 @@ def plot(res: dict, alphas: list[float], sizes: list[int], path: str) -> None:
     """One panel per learning rate, one error curve per hidden size."""
     cols = min(4, len(alphas))
     rows = -(-len(alphas) // cols)
-    fig, axes = common.figure(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False, sharey=True)
+    fig, axes = common.figure(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False, sharey=True,
+                              constrained_layout=True)
     steps = np.maximum(res["steps"], 1)
     for i, a in enumerate(alphas):
         ax = axes.flat[i]
