@@ -174,7 +174,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                         heappush(heap, (-p.grad_fn.seq, p))
             if not retain_graph:
                 ctx.saved = _FREED
-        handed: set = set()  # arrays already given to a leaf: a second leaf gets a copy, never an alias
+        handed = {id(r) for r in root_grads}
         for k, t in leaves.items():
             g = grads.pop(k)
             if t._hooks:
@@ -184,9 +184,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     wanted[k] = g
                 continue
             if not create_graph:
-                if id(g) in handed or getattr(g, "base", None) is not None or any(g is r for r in root_grads):
-                    g = g.copy()
-                handed.add(id(g))
+                g = _unaliased(g, handed)
             _store(t, g, create_graph, root_grads)
     finally:
         _mode.grad_enabled = prev
@@ -195,6 +193,15 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     if wanted is not None:
         return [wanted[id(c)] for c in capture]
     return None
+
+
+def _unaliased(g: Any, handed: set) -> Any:
+    """g, or a copy of it when it is a view or an array already handed out (add's rule returns (g, g);
+    an upstream gradient passes through unchanged): gradients the user gets never share memory."""
+    if id(g) in handed or getattr(g, "base", None) is not None:
+        g = g.copy()
+    handed.add(id(g))
+    return g
 
 
 def _store(t: Tensor, g: Any, create_graph: bool, root_grads: Sequence[Any]) -> None:
@@ -254,7 +261,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     got = run_backward(outputs, root_grads, create_graph if retain_graph is None else retain_graph,
                        create_graph, capture=inputs)
     result = []
-    handed: set = set()  # arrays returned already: an alias (add's (g, g), an upstream grad) is copied
+    handed = {id(r) for r in root_grads}
     for x, g in zip(inputs, got):
         if g is None:
             if not allow_unused:
@@ -262,9 +269,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             result.append(None)
             continue
         if not create_graph:
-            if id(g) in handed or getattr(g, "base", None) is not None or any(g is r for r in root_grads):
-                g = g.copy()
-            handed.add(id(g))
-            g = Tensor._make(g, False, None)
+            g = Tensor._make(_unaliased(g, handed), False, None)
         result.append(g)
     return tuple(result)

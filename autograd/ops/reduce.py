@@ -23,8 +23,11 @@ def _kept_shape(shape: tuple, axis, keepdims: bool) -> tuple | None:
 
 
 def _broadcast(g, shape):
-    # Arrays go straight to numpy; Tensors (create_graph) record the op.
-    return broadcast_to(g, shape) if isinstance(g, Tensor) else np.broadcast_to(g, shape)
+    # Arrays go straight to numpy (a full reduction's scalar just fills a new array, the cheapest
+    # way); Tensors (create_graph) record the op.
+    if isinstance(g, Tensor):
+        return broadcast_to(g, shape)
+    return np.full(shape, g) if np.ndim(g) == 0 else np.broadcast_to(g, shape)
 
 
 def _expand(g, ctx):
