@@ -3,9 +3,14 @@
 The seed's network, 24-128-64-12 with sigmoids everywhere, learns the 12 bits of a + b from the bits of a
 and b (operands below 2048; 1,000 training pairs). The seed's own DNI program printed a "loss" (the sum of
 |output delta|) that stays low for saturated but wrong outputs, so this example measures bit accuracy
-instead, on the training pairs and on 1,000 pairs never seen in training. Loss: 0.5 * sum((out - y)**2)
-per pair (the seed's), averaged over the batch; Adam for the network and for the synthesizers.
-cDNI conditions each synthesizer on the target bits.
+instead, on the training pairs and on 1,000 pairs never seen in training. The output sigmoid is scored
+by binary cross-entropy (summed over bits, averaged over the batch): with the seed's squared error the same
+network learns several times slower. Adam (lr 0.01) for the network, Adam (--synth-lr, default the same lr) for the
+synthesizers; cDNI conditions each synthesizer on the target bits.
+
+Measured (seed 0, defaults): backprop learns the training sums, cDNI gets about 90% of its bit accuracy,
+but plain DNI stays at chance: without the label a linear synthesizer cannot predict a gradient that
+depends on parity-like functions of the input, so its updates only move the hidden features at random.
 
     python -m examples.dni_binary_addition --plot dni_binary_addition.png
 """
@@ -64,7 +69,7 @@ def run(method: str, seed: int, epochs: int, lr: float, batch_size: int, bits: i
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the four methods for each seed; print and return training and held-out bit accuracies."""
-    p = common.parser(__doc__.splitlines()[0], epochs=100, lr=1e-3, seed=0)
+    p = common.parser(__doc__.splitlines()[0], epochs=100, lr=0.01, seed=0)
     p.add_argument("--repeats", type=int, default=1, help="seeds seed, seed+1, ... (default 1)")
     p.add_argument("--batch-size", type=int, default=10, help="minibatch size (default 10, the seed's)")
     p.add_argument("--bits", type=int, default=12, help="bits per number (default 12)")

@@ -36,6 +36,7 @@ def test_dni_digits_small_run_decouples_and_learns():
 
 
 def test_dni_binary_addition_small_run_learns():
-    r = dni_binary_addition.main(["--epochs", "15", "--lr", "0.01", "--quiet", "--methods", "backprop", "cdni"])
-    bits = r["train_bits"]
-    assert bits["backprop"][0] >= 0.6 and bits["cdni"][0] >= 0.58  # chance is about 0.5
+    r = dni_binary_addition.main(["--epochs", "25", "--quiet", "--methods", "backprop", "last_layer", "cdni"])
+    bits = r["train_bits"]  # chance (and the last layer alone, on random features) is about 0.5
+    assert bits["backprop"][0] >= 0.68
+    assert bits["cdni"][0] >= 0.58 and bits["cdni"][0] > bits["last_layer"][0] + 0.05
