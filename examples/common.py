@@ -52,3 +52,14 @@ def save(fig, path: str) -> str:
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_curves(curves: dict, methods: list, epochs: int, ylabel: str, title: str, path: str) -> str:
+    """One line per method: the metric per epoch, averaged over the runs in curves[method]."""
+    import numpy as np
+    fig, ax = figure(figsize=(6, 4))
+    for m in methods:
+        ax.plot(np.arange(1, epochs + 1), np.mean([h["metric"] for h in curves[m]], axis=0), label=m)
+    ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+    ax.legend()
+    return save(fig, path)

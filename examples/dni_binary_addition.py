@@ -97,12 +97,7 @@ def main(argv: list[str] | None = None) -> dict:
     for m in args.methods:
         print(f"  {m:<10}  train {result['mean_train_bits'][m]:.4f}   held-out {result['mean_heldout_bits'][m]:.4f}")
     if args.plot:
-        fig, ax = common.figure(figsize=(6, 4))
-        for m in args.methods:
-            ax.plot(np.arange(1, args.epochs + 1), np.mean([h["metric"] for h in curves[m]], axis=0), label=m)
-        ax.set(xlabel="epoch", ylabel="training bit accuracy", title="binary addition, 24-128-64-12 sigmoid")
-        ax.legend()
-        print("wrote", common.save(fig, args.plot))
+        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "training bit accuracy", "binary addition, 24-128-64-12 sigmoid", args.plot))
     return result
 
 

@@ -133,12 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
     for m in args.methods:
         print(f"  {m:<10}  mean {result['mean'][m]:.4f}   " + "  ".join(f"{a:.4f}" for a in accuracy[m]))
     if args.plot:
-        fig, ax = common.figure(figsize=(6, 4))
-        for m in args.methods:
-            ax.plot(np.arange(1, args.epochs + 1), np.mean([h["metric"] for h in curves[m]], axis=0), label=m)
-        ax.set(xlabel="epoch", ylabel="test accuracy (mean over seeds)", title="digits: 64-64-64-10 ReLU MLP")
-        ax.legend()
-        print("wrote", common.save(fig, args.plot))
+        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "test accuracy (mean over seeds)", "digits: 64-64-64-10 ReLU MLP", args.plot))
     return result
 
 

@@ -1,25 +1,14 @@
 """DNI (synthetic gradients): what reaches the layers below and when, what the synthesizer learns from,
 finite-difference checks of its regression, and learning the true gradient of a frozen network."""
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
+from helpers import swapped
 import nn.functional as F
 from nn import optim
-
-
-@contextmanager
-def swapped(module, **tensors):
-    """Let gradcheck's own input tensors stand in for the module's parameters (forward reads attributes)."""
-    old = {k: module.__dict__[k] for k in tensors}
-    module.__dict__.update(tensors)
-    try:
-        yield
-    finally:
-        module.__dict__.update(old)
 
 
 def _randomise(dni, rng, std=0.3):

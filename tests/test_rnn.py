@@ -1,23 +1,12 @@
 """Recurrent cells and the unrolled RNN: finite-difference gradient checks, agreement with the same network
 written step by step (numpy forward, hand-derived BPTT), truncated BPTT, long unrolls and input errors."""
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
-
-
-@contextmanager
-def swapped(module, **tensors):
-    """Let gradcheck's own input tensors stand in for the module's parameters (forward reads attributes)."""
-    old = {k: module.__dict__[k] for k in tensors}
-    module.__dict__.update(tensors)
-    try:
-        yield
-    finally:
-        module.__dict__.update(old)
+from helpers import swapped
 
 
 def _sigmoid(z):
