@@ -145,7 +145,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     wanted[id(t)] = g
             elif t._retain:
                 # A copy: g flows on into the rule, which may hand this very array to an input (add does).
-                _store(t, g if create_graph else g.copy(), create_graph, root_grads)
+                _store(t, g if create_graph else g.copy(), create_graph)
             ctx = t.grad_fn
             if create_graph or ctx.saved is _FREED:
                 out = _run_rule(t, g, create_graph)
@@ -185,7 +185,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 continue
             if not create_graph:
                 g = _unaliased(g, handed)
-            _store(t, g, create_graph, root_grads)
+            _store(t, g, create_graph)
     finally:
         _mode.grad_enabled = prev
         if gc_was_on:
@@ -204,7 +204,7 @@ def _unaliased(g: Any, handed: set) -> Any:
     return g
 
 
-def _store(t: Tensor, g: Any, create_graph: bool, root_grads: Sequence[Any]) -> None:
+def _store(t: Tensor, g: Any, create_graph: bool) -> None:
     """Accumulate g into t.grad (a Tensor)."""
     if t.grad is None:
         t.grad = _wrap(g)
