@@ -121,8 +121,9 @@ class Function:
         except (ValueError, TypeError) as e:
             shapes = ", ".join(str(np.shape(r)) for r in raw)
             name = ctx.name if need else Context(cls, inputs, options).name
+            msg = str(e).removeprefix(f"{cls.name or cls.__name__.lower()}: ")  # numpy may name the op too
             raise (TypeError if isinstance(e, TypeError) else ValueError)(
-                f"{name}: {e} (input shapes: {shapes})") from None
+                f"{name}: {msg} (input shapes: {shapes})") from None
         if type(out) is not np.ndarray and not isinstance(out, np.generic):
             out = np.asarray(out)
         if _mode.anomaly:
