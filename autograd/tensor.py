@@ -5,7 +5,6 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import _mode
 
 
 class Tensor:

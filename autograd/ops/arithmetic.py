@@ -96,10 +96,36 @@ class Abs(Function):
         return g * ctx.sign
 
 
-def add(a, b): """a + b with broadcasting."""; return Add.apply(a, b)
-def sub(a, b): """a - b with broadcasting."""; return Sub.apply(a, b)
-def mul(a, b): """a * b with broadcasting."""; return Mul.apply(a, b)
-def div(a, b): """a / b with broadcasting."""; return Div.apply(a, b)
-def pow(a, b): """a ** b; b may be a Tensor."""; return Pow.apply(a, b)  # noqa: A001
-def neg(a): """-a."""; return Neg.apply(a)
-def abs(a): """|a| (gradient sign(a), 0 at 0)."""; return Abs.apply(a)  # noqa: A001
+def add(a, b):
+    """a + b with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """a * b with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """a / b with broadcasting."""
+    return Div.apply(a, b)
+
+
+def pow(a, b):  # noqa: A001
+    """a ** b; b may be a Tensor."""
+    return Pow.apply(a, b)
+
+
+def neg(a):
+    """-a."""
+    return Neg.apply(a)
+
+
+def abs(a):  # noqa: A001
+    """|a| (gradient sign(a), 0 at 0)."""
+    return Abs.apply(a)

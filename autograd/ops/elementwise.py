@@ -218,16 +218,66 @@ class Where(Function):
         return None, g * ctx.cond, g * ~ctx.cond
 
 
-def exp(x): """e**x."""; return Exp.apply(x)
-def log(x): """Natural logarithm."""; return Log.apply(x)
-def sqrt(x): """Square root."""; return Sqrt.apply(x)
-def sin(x): """Sine."""; return Sin.apply(x)
-def cos(x): """Cosine."""; return Cos.apply(x)
-def tanh(x): """Hyperbolic tangent."""; return Tanh.apply(x)
-def sigmoid(x): """Logistic function, finite for any input."""; return Sigmoid.apply(x)
-def softplus(x): """log(1 + e**x), finite for any input."""; return Softplus.apply(x)
-def relu(x): """max(x, 0)."""; return Relu.apply(x)
-def clip(x, lo=None, hi=None): """Limit values to [lo, hi]; no gradient outside."""; return Clip.apply(x, lo=lo, hi=hi)
-def maximum(a, b): """Elementwise max; ties split the gradient evenly."""; return Maximum.apply(a, b)
-def minimum(a, b): """Elementwise min; ties split the gradient evenly."""; return Minimum.apply(a, b)
-def where(cond, a, b): """Elementwise cond ? a : b; cond carries no gradient."""; return Where.apply(cond, a, b)
+def exp(x):
+    """e**x."""
+    return Exp.apply(x)
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt.apply(x)
+
+
+def sin(x):
+    """Sine."""
+    return Sin.apply(x)
+
+
+def cos(x):
+    """Cosine."""
+    return Cos.apply(x)
+
+
+def tanh(x):
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    """Logistic function, finite for any input."""
+    return Sigmoid.apply(x)
+
+
+def softplus(x):
+    """log(1 + e**x), finite for any input."""
+    return Softplus.apply(x)
+
+
+def relu(x):
+    """max(x, 0)."""
+    return Relu.apply(x)
+
+
+def clip(x, lo=None, hi=None):
+    """Limit values to [lo, hi]; no gradient outside."""
+    return Clip.apply(x, lo=lo, hi=hi)
+
+
+def maximum(a, b):
+    """Elementwise max; ties split the gradient evenly."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise min; ties split the gradient evenly."""
+    return Minimum.apply(a, b)
+
+
+def where(cond, a, b):
+    """Elementwise cond ? a : b; cond carries no gradient."""
+    return Where.apply(cond, a, b)

@@ -152,13 +152,39 @@ class LogSoftmax(Function):
         return g - exp(out) * g.sum(axis=axis, keepdims=True)
 
 
-def sum(x, axis=None, keepdims=False): """Sum over axis (all axes when None)."""; return Sum.apply(x, axis=axis, keepdims=keepdims)  # noqa: A001
-def mean(x, axis=None, keepdims=False): """Mean over axis."""; return Mean.apply(x, axis=axis, keepdims=keepdims)
-def max(x, axis=None, keepdims=False): """Max over axis; ties share the gradient."""; return Max.apply(x, axis=axis, keepdims=keepdims)  # noqa: A001
-def min(x, axis=None, keepdims=False): """Min over axis; ties share the gradient."""; return Min.apply(x, axis=axis, keepdims=keepdims)  # noqa: A001
-def logsumexp(x, axis=None, keepdims=False): """log(sum(exp(x))) over axis, finite for any finite input."""; return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
-def softmax(x, axis=-1): """Softmax along axis, finite for any finite input."""; return Softmax.apply(x, axis=axis)
-def log_softmax(x, axis=-1): """Log of softmax along axis, finite for any finite input."""; return LogSoftmax.apply(x, axis=axis)
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Sum over axis (all axes when None)."""
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over axis."""
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Max over axis; ties share the gradient."""
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Min over axis; ties share the gradient."""
+    return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over axis, finite for any finite input."""
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+
+
+def softmax(x, axis=-1):
+    """Softmax along axis, finite for any finite input."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    """Log of softmax along axis, finite for any finite input."""
+    return LogSoftmax.apply(x, axis=axis)
 
 
 def var(x, axis=None, keepdims=False, ddof=0):
