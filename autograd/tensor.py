@@ -7,6 +7,12 @@ import numpy as np
 
 
 
+# What ops accept: Tensors, arrays, nested lists and Python numbers.
+ArrayLike = Any
+# A reduction's axis: None for all, an int, or a tuple of ints (negatives count from the end).
+Axis = "int | tuple[int, ...] | None"
+
+
 class Tensor:
     """An n-d array (0-d included) with an optional gradient and a link to the op that produced it.
 

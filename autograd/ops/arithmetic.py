@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ..tensor import ArrayLike, Tensor
 from .elementwise import log
 
 
@@ -96,36 +97,36 @@ class Abs(Function):
         return g * ctx.sign
 
 
-def add(a, b):
+def add(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a + b with broadcasting."""
     return Add.apply(a, b)
 
 
-def sub(a, b):
+def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a - b with broadcasting."""
     return Sub.apply(a, b)
 
 
-def mul(a, b):
+def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a * b with broadcasting."""
     return Mul.apply(a, b)
 
 
-def div(a, b):
+def div(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a / b with broadcasting."""
     return Div.apply(a, b)
 
 
-def pow(a, b):  # noqa: A001
+def pow(a: ArrayLike, b: ArrayLike) -> Tensor:  # noqa: A001
     """a ** b; b may be a Tensor."""
     return Pow.apply(a, b)
 
 
-def neg(a):
+def neg(a: ArrayLike) -> Tensor:
     """-a."""
     return Neg.apply(a)
 
 
-def abs(a):  # noqa: A001
+def abs(a: ArrayLike) -> Tensor:  # noqa: A001
     """|a| (gradient sign(a), 0 at 0)."""
     return Abs.apply(a)

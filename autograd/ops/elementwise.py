@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ..tensor import ArrayLike, Tensor
 
 
 class Exp(Function):
@@ -218,66 +219,66 @@ class Where(Function):
         return None, g * ctx.cond, g * ~ctx.cond
 
 
-def exp(x):
+def exp(x: ArrayLike) -> Tensor:
     """e**x."""
     return Exp.apply(x)
 
 
-def log(x):
+def log(x: ArrayLike) -> Tensor:
     """Natural logarithm."""
     return Log.apply(x)
 
 
-def sqrt(x):
+def sqrt(x: ArrayLike) -> Tensor:
     """Square root."""
     return Sqrt.apply(x)
 
 
-def sin(x):
+def sin(x: ArrayLike) -> Tensor:
     """Sine."""
     return Sin.apply(x)
 
 
-def cos(x):
+def cos(x: ArrayLike) -> Tensor:
     """Cosine."""
     return Cos.apply(x)
 
 
-def tanh(x):
+def tanh(x: ArrayLike) -> Tensor:
     """Hyperbolic tangent."""
     return Tanh.apply(x)
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> Tensor:
     """Logistic function, finite for any input."""
     return Sigmoid.apply(x)
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> Tensor:
     """log(1 + e**x), finite for any input."""
     return Softplus.apply(x)
 
 
-def relu(x):
+def relu(x: ArrayLike) -> Tensor:
     """max(x, 0)."""
     return Relu.apply(x)
 
 
-def clip(x, lo=None, hi=None):
+def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tensor:
     """Limit values to [lo, hi]; no gradient outside."""
     return Clip.apply(x, lo=lo, hi=hi)
 
 
-def maximum(a, b):
+def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise max; ties split the gradient evenly."""
     return Maximum.apply(a, b)
 
 
-def minimum(a, b):
+def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise min; ties split the gradient evenly."""
     return Minimum.apply(a, b)
 
 
-def where(cond, a, b):
+def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise cond ? a : b; cond carries no gradient."""
     return Where.apply(cond, a, b)

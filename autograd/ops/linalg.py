@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from ..tensor import ArrayLike, Tensor
 
 
 class MatMul(Function):
@@ -38,12 +39,12 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b):
+def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Matrix product with numpy's rules for 1-d and batched operands."""
     return MatMul.apply(a, b)
 
 
-def dot(a, b):
+def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """np.dot for operands of up to 2 dimensions (0-d operands multiply)."""
     na, nb = np.ndim(getattr(a, "data", a)), np.ndim(getattr(b, "data", b))
     if na == 0 or nb == 0:

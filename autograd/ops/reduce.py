@@ -6,7 +6,7 @@ import builtins
 import numpy as np
 
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import ArrayLike, Axis, Tensor
 from .elementwise import exp
 from .shape import broadcast_to
 
@@ -152,42 +152,42 @@ class LogSoftmax(Function):
         return g - exp(out) * g.sum(axis=axis, keepdims=True)
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001
+def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over axis (all axes when None)."""
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over axis."""
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
+def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Max over axis; ties share the gradient."""
     return Max.apply(x, axis=axis, keepdims=keepdims)
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
+def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Min over axis; ties share the gradient."""
     return Min.apply(x, axis=axis, keepdims=keepdims)
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over axis, finite for any finite input."""
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """Softmax along axis, finite for any finite input."""
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """Log of softmax along axis, finite for any finite input."""
     return LogSoftmax.apply(x, axis=axis)
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over axis, composed from mean and sum so every order of derivative comes for free."""
     shape = np.shape(getattr(x, "data", x))
     n = int(np.prod(shape)) // int(np.prod(_kept_shape(shape, axis, False)))

@@ -1,10 +1,12 @@
 """Ops that move elements without changing them: their gradients move g back the same way."""
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 
 from ..function import Function
-from ..tensor import Tensor
+from ..tensor import ArrayLike, Axis, Tensor
 
 
 class Reshape(Function):
@@ -141,61 +143,61 @@ def _unwrap_index(index):
     return index
 
 
-def getitem(x, index):
+def getitem(x: ArrayLike, index: Any) -> Tensor:
     """x[index] for ints, slices, None, ..., boolean masks and integer arrays."""
     return GetItem.apply(x, index=_unwrap_index(index))
 
 
-def reshape(x, *shape):
+def reshape(x: ArrayLike, *shape: Any) -> Tensor:
     """Same elements, new shape (one entry may be -1)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x, axes=None):
+def transpose(x: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them by default)."""
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
 
 
-def swapaxes(x, a: int, b: int):
+def swapaxes(x: ArrayLike, a: int, b: int) -> Tensor:
     """Exchange two axes."""
     axes = list(range(np.ndim(x.data if isinstance(x, Tensor) else x)))
     axes[a], axes[b] = axes[b], axes[a]
     return transpose(x, axes)
 
 
-def expand_dims(x, axis):
+def expand_dims(x: ArrayLike, axis: int) -> Tensor:
     """Insert a size-1 axis at `axis`."""
     return reshape(x, np.expand_dims(np.empty(np.shape(_unwrap_index(x)), dtype=bool), axis).shape)
 
 
-def squeeze(x, axis=None):
+def squeeze(x: ArrayLike, axis: Axis = None) -> Tensor:
     """Remove size-1 axes (all of them, or those in `axis`)."""
     return reshape(x, np.squeeze(np.empty(np.shape(_unwrap_index(x)), dtype=bool), axis).shape)
 
 
-def flatten(x):
+def flatten(x: ArrayLike) -> Tensor:
     """A 1-d view of all elements."""
     return reshape(x, (-1,))
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x: ArrayLike, shape: Sequence[int]) -> Tensor:
     """Repeat x along size-1 (or new leading) axes to `shape`, as numpy does."""
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def concatenate(xs, axis: int = 0):
+def concatenate(xs: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     return Concatenate.apply(*xs, axis=axis)
 
 
-def stack(xs, axis: int = 0):
+def stack(xs: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
     return Stack.apply(*xs, axis=axis)
 
 
-def split(x, indices_or_sections, axis: int = 0) -> list:
+def split(x: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list:
     """Split into pieces along axis, as np.split does; each piece is an indexing op."""
     n = np.shape(x.data if isinstance(x, Tensor) else x)[axis]
     if isinstance(indices_or_sections, int):
@@ -210,6 +212,6 @@ def split(x, indices_or_sections, axis: int = 0) -> list:
     return [getitem(x, lead + (slice(a, b),)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def pad(x, pad_width, value: float = 0.0):
+def pad(x: ArrayLike, pad_width: Any, value: float = 0.0) -> Tensor:
     """Pad with a constant, pad_width as in np.pad."""
     return Pad.apply(x, pad_width=pad_width, value=value)
