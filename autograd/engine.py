@@ -114,6 +114,8 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     grads: dict = {}
     heap: list = []
     leaves: dict = {}
+    # Same accumulate-or-schedule step as for each input in the sweep below, which stays inline there
+    # because it runs once per edge.
     for r, g in zip(roots, root_grads):
         if not r.requires_grad:
             continue

@@ -1,6 +1,8 @@
 """Small helpers shared by the test modules."""
 from contextlib import contextmanager
 
+import autograd as ag
+
 
 @contextmanager
 def swapped(module, **tensors):
@@ -11,3 +13,17 @@ def swapped(module, **tensors):
         yield
     finally:
         module.__dict__.update(old)
+
+
+class Cube(ag.Function):
+    """x**3, the example from the README."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved
+        return g * 3 * x ** 2

@@ -3,22 +3,9 @@ import numpy as np
 import pytest
 
 import autograd as ag
+from helpers import Cube
 
 rng = np.random.default_rng(0)
-
-
-class Cube(ag.Function):
-    """x**3, the example from the README."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * 3 * x ** 2
 
 
 def test_cube_value_gradient_and_gradcheck():

@@ -5,6 +5,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import autograd as ag
+from helpers import Cube
 from autograd.gradcheck import GradcheckError
 from autograd.testing import axes, broadcastable_shapes, check_op, floats, op_test, shapes, tensors
 
@@ -81,18 +82,6 @@ def test_axes_are_valid_for_numpy(data):
 
 
 # ---- op_test and check_op --------------------------------------------------------------------------------
-
-class Cube(ag.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * 3 * x ** 2
-
 
 class CubeOffGradient(Cube):
     """Right value, gradient 0.1 % too large: gradcheck must notice."""
