@@ -16,6 +16,7 @@ from .function import _check_finite
 from .tensor import Tensor
 
 _FREED = ("freed",)
+ndarray = np.ndarray
 
 
 def _unbroadcast(g: Any, shape: tuple, ctx: Any, i: int) -> Any:
@@ -157,11 +158,13 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                     out = tuple(out) if type(out) is list else (out,)
                 if len(out) != len(ctx.inputs):
                     out = _check_count(out, ctx)
-            for i, (p, gi) in enumerate(zip(ctx.inputs, out)):
-                if gi is None or not isinstance(p, Tensor) or not p.requires_grad:
+            for i, (p, gi, needed) in enumerate(zip(ctx.inputs, out, ctx.needs_input_grad)):
+                if gi is None or not needed:
                     continue
                 pd = p.data
-                if create_graph or type(gi) is not type(pd) or gi.shape != pd.shape or gi.dtype != pd.dtype:
+                tg = type(gi)
+                # Same numpy scalar type: same shape () and dtype, nothing to check (scalar graphs).
+                if create_graph or tg is not type(pd) or (tg is ndarray and (gi.shape != pd.shape or gi.dtype != pd.dtype)):
                     gi = _check_grad(gi, p, ctx, i, create_graph)
                 if anomaly:
                     _check_finite(gi, ctx.fn, f"backward (gradient of input {i})", ctx.trace)

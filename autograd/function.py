@@ -24,25 +24,24 @@ _counter = itertools.count()
 class Context:
     """Per-call record of an op: the node of the graph. Holds the inputs and what forward saved."""
 
-    __slots__ = ("fn", "inputs", "options", "saved", "scope", "seq", "__dict__")
+    __slots__ = ("fn", "inputs", "options", "saved", "scope", "seq", "needs_input_grad", "__dict__")
     trace = None  # where the op was created, recorded only under detect_anomaly
 
-    def __init__(self, fn: type, inputs: tuple, options: dict) -> None:
+    def __init__(self, fn: type, inputs: tuple, options: dict, needs: tuple | None = None) -> None:
+        # Function.apply fills these slots itself (it runs once per op); this is for everything else.
         self.fn = fn
         self.inputs = inputs
         self.options = options
         self.saved = ()
         self.scope = _mode.scope
         self.seq = next(_counter)  # creation order: the engine's topological order
+        # One flag per positional input: does it need a gradient?
+        self.needs_input_grad = needs if needs is not None else tuple(
+            isinstance(x, Tensor) and x.requires_grad for x in inputs)
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward. Save inputs or the output: those become Tensors under create_graph."""
         self.saved = arrays
-
-    @property
-    def needs_input_grad(self) -> tuple:
-        """One flag per positional input: does it need a gradient?"""
-        return [isinstance(x, Tensor) and x.requires_grad for x in self.inputs]
 
     @property
     def name(self) -> str:
@@ -92,35 +91,50 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
-        # Unpack the inputs' arrays and see whether any needs a gradient; unrolled for the common
-        # one- and two-input ops, since this runs once per op.
-        need = False
+        # Unpack the inputs' arrays and note which need a gradient; unrolled for the common one- and
+        # two-input ops, and the node and output built inline, since this runs once per op.
         n = len(inputs)
         if n == 2:
             a, b = inputs
-            if isinstance(a, Tensor):
-                need = a.requires_grad
+            na = nb = False
+            if type(a) is Tensor or isinstance(a, Tensor):
+                na = a.requires_grad
                 a = a.data
-            if isinstance(b, Tensor):
-                need = need or b.requires_grad
+            if type(b) is Tensor or isinstance(b, Tensor):
+                nb = b.requires_grad
                 b = b.data
             raw = (a, b)
+            need = na or nb
+            needs = (na, nb)
         elif n == 1:
             (a,) = inputs
-            if isinstance(a, Tensor):
+            need = False
+            if type(a) is Tensor or isinstance(a, Tensor):
                 need = a.requires_grad
                 a = a.data
             raw = (a,)
+            needs = (need,)
         else:
             raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
-            need = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        need = need and _mode.grad_enabled
-        ctx = Context(cls, inputs, options) if need else _NO_CTX
+            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            need = any(needs)
+        if need and _mode.grad_enabled:
+            ctx = _new(Context)
+            ctx.fn = cls
+            ctx.inputs = inputs
+            ctx.options = options
+            ctx.saved = ()
+            ctx.scope = _mode.scope
+            ctx.seq = next(_counter)
+            ctx.needs_input_grad = needs
+        else:
+            need = False
+            ctx = _NO_CTX
         try:
             out = cls.forward(ctx, *raw, **options)
         except (ValueError, TypeError) as e:
             shapes = ", ".join(str(np.shape(r)) for r in raw)
-            name = ctx.name if need else Context(cls, inputs, options).name
+            name = Context(cls, inputs, options).name
             msg = str(e).removeprefix(f"{cls.name or cls.__name__.lower()}: ")  # numpy may name the op too
             raise (TypeError if isinstance(e, TypeError) else ValueError)(
                 f"{name}: {msg} (input shapes: {shapes})") from None
@@ -130,11 +144,17 @@ class Function:
             _check_finite(out, cls, "forward")
             if need:
                 ctx.trace = _user_trace()
+        t = _new(Tensor)
+        t.data = out
         if need and out.dtype.kind in "fc":
-            return Tensor._make(out, True, ctx)
-        return Tensor._make(out, False, None)
+            t.requires_grad = True
+            t.grad_fn = ctx
+        else:
+            t.requires_grad = False
+        return t
 
 
+_new = object.__new__
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

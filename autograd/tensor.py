@@ -148,8 +148,7 @@ class Tensor:
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`. `grad` is required unless self is a scalar."""
-        from .engine import backward
-        backward([self], None if grad is None else [grad], retain_graph, create_graph)
+        engine.backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
     # ---- operators ---------------------------------------------------------------------------
     def __add__(self, o: Any) -> "Tensor": return ops.Add.apply(self, o)
@@ -187,3 +186,4 @@ _new = object.__new__
 
 # The ops module needs Tensor, and Tensor's operators need the ops: autograd.ops fills this in on import.
 ops: Any = None
+engine: Any = None  # likewise autograd.engine, which imports this module

@@ -22,6 +22,9 @@ import sys as _sys  # noqa: E402
 
 _tensor_module = _sys.modules[Tensor.__module__]
 _tensor_module.ops = _sys.modules[__name__]
+from .. import engine as _engine  # noqa: E402
+
+_tensor_module.engine = _engine
 for _f in _METHODS:
     setattr(Tensor, _f.__name__, _f)
 Tensor.pow = pow

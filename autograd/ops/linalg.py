@@ -13,15 +13,16 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
-            raise ValueError("matmul: operands must have at least 1 dimension")
+        out = np.matmul(a, b)  # numpy itself rejects 0-d operands and mismatched inner sizes
         ctx.save_for_backward(a, b)
-        return a @ b
+        return out
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved
         na, nb = ctx.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the promotions below
+            return (g @ b.T if na else None), (a.T @ g if nb else None)
         if a.ndim == 1 and b.ndim == 1:  # inner product: g is a scalar
             return (g * b if na else None), (g * a if nb else None)
         a1, b1 = a.ndim == 1, b.ndim == 1

@@ -23,11 +23,13 @@ def _kept_shape(shape: tuple, axis, keepdims: bool) -> tuple | None:
 
 
 def _broadcast(g, shape):
-    # Arrays go straight to numpy (a full reduction's scalar just fills a new array, the cheapest
-    # way); Tensors (create_graph) record the op.
+    # Arrays are copied into a new array of the input's shape (cheaper than np.broadcast_to's view,
+    # and writable); Tensors (create_graph) record the op.
     if isinstance(g, Tensor):
         return broadcast_to(g, shape)
-    return np.full(shape, g) if np.ndim(g) == 0 else np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype if hasattr(g, "dtype") else np.result_type(g))
+    out[...] = g
+    return out
 
 
 def _expand(g, ctx):
@@ -41,6 +43,9 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        if type(x) is np.ndarray and axis is None and not keepdims:  # a full sum: the common loss
+            ctx.shape, ctx.kept = x.shape, None
+            return x.sum()
         ctx.shape, ctx.kept = np.shape(x), _kept_shape(np.shape(x), axis, keepdims)
         return np.sum(x, axis=axis, keepdims=keepdims)
 
