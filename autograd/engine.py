@@ -212,16 +212,18 @@ def _unaliased(g: Any, handed: set) -> Any:
 def _store(t: Tensor, g: Any, create_graph: bool) -> None:
     """Accumulate g into t.grad (a Tensor)."""
     if t.grad is None:
-        t.grad = _wrap(g)
+        t.grad = g if isinstance(g, Tensor) else Tensor._make(g, False, None)
     else:
         t.grad = t.grad + g if create_graph else _wrap(t.grad.data + g)
 
 
 def _root_grad(r: Tensor, g: Any, create_graph: bool) -> Any:
     if g is None:
-        if r.data.ndim != 0 and r.data.size != 1:
-            raise RuntimeError(f"backward: grad must be given for a non-scalar output (shape {r.data.shape})")
-        g = r.data.dtype.type(1) if r.data.ndim == 0 else np.ones_like(r.data)
+        d = r.data
+        if d.ndim != 0 and d.size != 1:
+            raise RuntimeError(f"backward: grad must be given for a non-scalar output (shape {d.shape})")
+        g = d.dtype.type(1) if d.ndim == 0 else np.ones_like(d)
+        return Tensor._make(g, False, None) if create_graph else g
     if isinstance(g, Tensor):
         if not create_graph:
             g = g.data

@@ -19,6 +19,11 @@ from .tensor import Tensor
 
 
 _counter = itertools.count()
+# Shared constants for what most nodes hold: a live graph then references fewer distinct objects,
+# which makes Python's cyclic garbage collector's passes over it cheaper.
+_NO_OPTIONS: dict = {}
+_TRUE, _FALSE = (True,), (False,)
+_PAIRS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
 
 
 class Context:
@@ -105,7 +110,7 @@ class Function:
                 b = b.data
             raw = (a, b)
             need = na or nb
-            needs = (na, nb)
+            needs = _PAIRS[na, nb]
         elif n == 1:
             (a,) = inputs
             need = False
@@ -113,7 +118,7 @@ class Function:
                 need = a.requires_grad
                 a = a.data
             raw = (a,)
-            needs = (need,)
+            needs = _TRUE if need else _FALSE
         else:
             raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
             needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
@@ -122,7 +127,7 @@ class Function:
             ctx = _new(Context)
             ctx.fn = cls
             ctx.inputs = inputs
-            ctx.options = options
+            ctx.options = options or _NO_OPTIONS
             ctx.saved = ()
             ctx.scope = _mode.scope
             ctx.seq = next(_counter)

@@ -72,7 +72,13 @@ class Pow(Function):
         a, b, out = ctx.saved
         na, nb = ctx.needs_input_grad
         if na:  # the common square gets a cheaper rule: d(a^2) = 2a
-            da = g * (2.0 * a) if type(b) is int and b == 2 else g * (b * a ** (b - 1))
+            if type(b) is not int or b != 2:
+                da = g * (b * a ** (b - 1))
+            elif type(g) is np.ndarray and type(a) is np.ndarray and g.shape == a.shape:
+                da = a * 2.0  # plain arrays: one new buffer
+                da *= g
+            else:
+                da = g * (2.0 * a)
         return (da if na else None), (g * out * log(a) if nb else None)
 
 
