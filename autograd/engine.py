@@ -188,9 +188,14 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 if k in wanted:
                     wanted[k] = g
                 continue
-            if not create_graph:
-                g = _unaliased(g, handed)
-            _store(t, g, create_graph)
+            if create_graph:
+                _store(t, g, True)
+                continue
+            g = _unaliased(g, handed)
+            if t.grad is None:  # _store's common case, inline: once per parameter per step
+                t.grad = Tensor._make(g, False, None)
+            else:
+                _store(t, g, False)
     finally:
         _mode.grad_enabled = prev
         if gc_was_on:
@@ -244,6 +249,11 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any] | None = None, retain
         if not r.requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
                                "(was it made inside no_grad, or from inputs without requires_grad?)")
+    if grads is None and len(roots) == 1 and not create_graph:  # loss.backward(): the common call
+        d = roots[0].data
+        if d.ndim == 0:
+            run_backward(roots, (d.dtype.type(1),), bool(retain_graph), False)
+            return
     grads = [None] * len(roots) if grads is None else list(grads)
     grads = [_root_grad(r, g, create_graph) for r, g in zip(roots, grads)]
     run_backward(roots, grads, create_graph if retain_graph is None else retain_graph, create_graph)

@@ -22,7 +22,7 @@ _counter = itertools.count()
 # Shared constants for what most nodes hold: a live graph then references fewer distinct objects,
 # which makes Python's cyclic garbage collector's passes over it cheaper.
 _NO_OPTIONS: dict = {}
-_TRUE, _FALSE = (True,), (False,)
+_TRUE = (True,)
 _PAIRS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
 
 
@@ -96,67 +96,113 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
-        # Unpack the inputs' arrays and note which need a gradient; unrolled for the common one- and
-        # two-input ops, and the node and output built inline, since this runs once per op.
-        n = len(inputs)
-        if n == 2:
-            a, b = inputs
-            na = nb = False
-            if type(a) is Tensor or isinstance(a, Tensor):
-                na = a.requires_grad
-                a = a.data
-            if type(b) is Tensor or isinstance(b, Tensor):
-                nb = b.requires_grad
-                b = b.data
-            raw = (a, b)
-            need = na or nb
-            needs = _PAIRS[na, nb]
-        elif n == 1:
-            (a,) = inputs
-            need = False
-            if type(a) is Tensor or isinstance(a, Tensor):
-                need = a.requires_grad
-                a = a.data
-            raw = (a,)
-            needs = _TRUE if need else _FALSE
-        else:
-            raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
-            needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            need = any(needs)
-        if need and _mode.grad_enabled:
-            ctx = _new(Context)
-            ctx.fn = cls
-            ctx.inputs = inputs
-            ctx.options = options or _NO_OPTIONS
-            ctx.saved = ()
-            ctx.scope = _mode.scope
-            ctx.seq = next(_counter)
-            ctx.needs_input_grad = needs
-        else:
-            need = False
-            ctx = _NO_CTX
+        if not options:
+            if len(inputs) == 2:
+                return binary(cls, inputs[0], inputs[1])
+            if len(inputs) == 1:
+                return unary(cls, inputs[0])
+        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        ctx = _node(cls, inputs, options or _NO_OPTIONS, needs) if any(needs) and _mode.grad_enabled else _NO_CTX
         try:
             out = cls.forward(ctx, *raw, **options)
         except (ValueError, TypeError) as e:
-            shapes = ", ".join(str(np.shape(r)) for r in raw)
-            name = Context(cls, inputs, options).name
-            msg = str(e).removeprefix(f"{cls.name or cls.__name__.lower()}: ")  # numpy may name the op too
-            raise (TypeError if isinstance(e, TypeError) else ValueError)(
-                f"{name}: {msg} (input shapes: {shapes})") from None
-        if type(out) is not np.ndarray and not isinstance(out, np.generic):
-            out = np.asarray(out)
-        if _mode.anomaly:
-            _check_finite(out, cls, "forward")
-            if need:
-                ctx.trace = _user_trace()
-        t = _new(Tensor)
-        t.data = out
-        if need and out.dtype.kind in "fc":
-            t.requires_grad = True
-            t.grad_fn = ctx
-        else:
-            t.requires_grad = False
-        return t
+            raise _op_error(cls, inputs, options, raw, e) from None
+        return _output(cls, ctx, out)
+
+
+def unary(cls: type, a: Any) -> Tensor:
+    """`cls.apply(a)` for a one-input op without options (exp, sigmoid, a full sum, ...)."""
+    x = a
+    need = False
+    if isinstance(a, Tensor):
+        need = a.requires_grad
+        x = a.data
+    ctx = _node(cls, (a,), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
+    try:
+        out = cls.forward(ctx, x)
+    except (ValueError, TypeError) as e:
+        raise _op_error(cls, (a,), {}, (x,), e) from None
+    return _output(cls, ctx, out)
+
+
+def binary(cls: type, a: Any, b: Any) -> Tensor:
+    """`cls.apply(a, b)` for a two-input op without options: the path of every arithmetic operator,
+    written out in full since it runs once per op."""
+    na = nb = False
+    x, y = a, b
+    if isinstance(a, Tensor):
+        na = a.requires_grad
+        x = a.data
+    if isinstance(b, Tensor):
+        nb = b.requires_grad
+        y = b.data
+    if (na or nb) and _mode.grad_enabled:
+        ctx = _new(Context)
+        ctx.fn = cls
+        ctx.inputs = (a, b)
+        ctx.options = _NO_OPTIONS
+        ctx.saved = ()
+        ctx.scope = _mode.scope
+        ctx.seq = next(_counter)
+        ctx.needs_input_grad = _PAIRS[na, nb]
+    else:
+        ctx = _NO_CTX
+    try:
+        out = cls.forward(ctx, x, y)
+    except (ValueError, TypeError) as e:
+        raise _op_error(cls, (a, b), {}, (x, y), e) from None
+    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        out = np.asarray(out)
+    if _mode.anomaly:
+        return _output(cls, ctx, out)
+    t = _new(Tensor)
+    t.data = out
+    if ctx is not _NO_CTX and out.dtype.kind in "fc":
+        t.requires_grad = True
+        t.grad_fn = ctx
+    else:
+        t.requires_grad = False
+    return t
+
+
+def _node(cls: type, inputs: tuple, options: dict, needs: tuple) -> Context:
+    ctx = _new(Context)
+    ctx.fn = cls
+    ctx.inputs = inputs
+    ctx.options = options
+    ctx.saved = ()
+    ctx.scope = _mode.scope
+    ctx.seq = next(_counter)
+    ctx.needs_input_grad = needs
+    return ctx
+
+
+def _output(cls: type, ctx: Any, out: Any) -> Tensor:
+    """Wrap forward's result in a Tensor attached to ctx (unless nothing is recorded)."""
+    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        out = np.asarray(out)
+    need = ctx is not _NO_CTX
+    if _mode.anomaly:
+        _check_finite(out, cls, "forward")
+        if need:
+            ctx.trace = _user_trace()
+    t = _new(Tensor)
+    t.data = out
+    if need and out.dtype.kind in "fc":
+        t.requires_grad = True
+        t.grad_fn = ctx
+    else:
+        t.requires_grad = False
+    return t
+
+
+def _op_error(cls: type, inputs: tuple, options: dict, raw: Any, e: Exception) -> Exception:
+    """forward's ValueError/TypeError, restated with the op's name and the input shapes."""
+    shapes = ", ".join(str(np.shape(r)) for r in raw)
+    name = Context(cls, inputs, options).name
+    msg = str(e).removeprefix(f"{cls.name or cls.__name__.lower()}: ")  # numpy may name the op too
+    return (TypeError if isinstance(e, TypeError) else ValueError)(f"{name}: {msg} (input shapes: {shapes})")
 
 
 _new = object.__new__

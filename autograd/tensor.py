@@ -151,18 +151,18 @@ class Tensor:
         engine.backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
     # ---- operators ---------------------------------------------------------------------------
-    def __add__(self, o: Any) -> "Tensor": return ops.Add.apply(self, o)
-    def __radd__(self, o: Any) -> "Tensor": return ops.Add.apply(o, self)
-    def __sub__(self, o: Any) -> "Tensor": return ops.Sub.apply(self, o)
-    def __rsub__(self, o: Any) -> "Tensor": return ops.Sub.apply(o, self)
-    def __mul__(self, o: Any) -> "Tensor": return ops.Mul.apply(self, o)
-    def __rmul__(self, o: Any) -> "Tensor": return ops.Mul.apply(o, self)
-    def __truediv__(self, o: Any) -> "Tensor": return ops.Div.apply(self, o)
-    def __rtruediv__(self, o: Any) -> "Tensor": return ops.Div.apply(o, self)
-    def __pow__(self, o: Any) -> "Tensor": return ops.Pow.apply(self, o)
-    def __rpow__(self, o: Any) -> "Tensor": return ops.Pow.apply(o, self)
-    def __matmul__(self, o: Any) -> "Tensor": return ops.MatMul.apply(self, o)
-    def __rmatmul__(self, o: Any) -> "Tensor": return ops.MatMul.apply(o, self)
+    def __add__(self, o: Any) -> "Tensor": return _binary(ops.Add, self, o)
+    def __radd__(self, o: Any) -> "Tensor": return _binary(ops.Add, o, self)
+    def __sub__(self, o: Any) -> "Tensor": return _binary(ops.Sub, self, o)
+    def __rsub__(self, o: Any) -> "Tensor": return _binary(ops.Sub, o, self)
+    def __mul__(self, o: Any) -> "Tensor": return _binary(ops.Mul, self, o)
+    def __rmul__(self, o: Any) -> "Tensor": return _binary(ops.Mul, o, self)
+    def __truediv__(self, o: Any) -> "Tensor": return _binary(ops.Div, self, o)
+    def __rtruediv__(self, o: Any) -> "Tensor": return _binary(ops.Div, o, self)
+    def __pow__(self, o: Any) -> "Tensor": return _binary(ops.Pow, self, o)
+    def __rpow__(self, o: Any) -> "Tensor": return _binary(ops.Pow, o, self)
+    def __matmul__(self, o: Any) -> "Tensor": return _binary(ops.MatMul, self, o)
+    def __rmatmul__(self, o: Any) -> "Tensor": return _binary(ops.MatMul, o, self)
     def __neg__(self) -> "Tensor": return ops.Neg.apply(self)
     def __pos__(self) -> "Tensor": return self
     def __abs__(self) -> "Tensor": return ops.Abs.apply(self)
@@ -187,3 +187,4 @@ _new = object.__new__
 # The ops module needs Tensor, and Tensor's operators need the ops: autograd.ops fills this in on import.
 ops: Any = None
 engine: Any = None  # likewise autograd.engine, which imports this module
+_binary: Any = None  # and autograd.function.binary, the operators' fast path to Function.apply

@@ -25,6 +25,9 @@ _tensor_module.ops = _sys.modules[__name__]
 from .. import engine as _engine  # noqa: E402
 
 _tensor_module.engine = _engine
+from ..function import binary as _fast_binary  # noqa: E402
+
+_tensor_module._binary = _fast_binary
 for _f in _METHODS:
     setattr(Tensor, _f.__name__, _f)
 Tensor.pow = pow
