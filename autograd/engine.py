@@ -133,6 +133,7 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     prev = _mode.grad_enabled
     _mode.grad_enabled = create_graph
     anomaly = _mode.anomaly
+    checked = create_graph or anomaly  # every rule and gradient goes through the careful path
     # The sweep makes no reference cycles, so the cyclic collector has nothing to find here; pausing it
     # avoids repeated scans of a large graph (a third of the time of a 100k-node scalar graph).
     gc_was_on = gc.isenabled()
@@ -141,16 +142,17 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
         while heap:
             t = heappop(heap)[1]
             g = grads.pop(id(t))
-            if t._hooks:
-                g = _run_hooks(t, g, create_graph)
-            if wanted is not None:
-                if id(t) in wanted:
-                    wanted[id(t)] = g
-            elif t._retain:
-                # A copy: g flows on into the rule, which may hand this very array to an input (add does).
-                _store(t, g if create_graph else g.copy(), create_graph)
+            if t._hooks or t._retain or wanted is not None:
+                if t._hooks:
+                    g = _run_hooks(t, g, create_graph)
+                if wanted is not None:
+                    if id(t) in wanted:
+                        wanted[id(t)] = g
+                elif t._retain:
+                    # A copy: g flows on into the rule, which may hand this very array to an input (add does).
+                    _store(t, g if create_graph else g.copy(), create_graph)
             ctx = t.grad_fn
-            if create_graph or ctx.saved is _FREED:
+            if checked or ctx.saved is _FREED:
                 out = _run_rule(t, g, create_graph)
             else:
                 out = ctx.fn.backward(ctx, g)
@@ -164,22 +166,23 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 pd = p.data
                 tg = type(gi)
                 # Same numpy scalar type: same shape () and dtype, nothing to check (scalar graphs).
-                if create_graph or tg is not type(pd) or (tg is ndarray and (gi.shape != pd.shape or gi.dtype != pd.dtype)):
+                if checked or tg is not type(pd) or (tg is ndarray and (gi.shape != pd.shape or gi.dtype != pd.dtype)):
                     gi = _check_grad(gi, p, ctx, i, create_graph)
-                if anomaly:
-                    _check_finite(gi, ctx.fn, f"backward (gradient of input {i})", ctx.trace)
+                    if anomaly:
+                        _check_finite(gi, ctx.fn, f"backward (gradient of input {i})", ctx.trace)
                 k = id(p)
                 if k in grads:
                     grads[k] = grads[k] + gi
                 else:
                     grads[k] = gi
-                    if p.grad_fn is None:
+                    pf = p.grad_fn
+                    if pf is None:
                         leaves[k] = p
                     else:
-                        heappush(heap, (-p.grad_fn.seq, p))
+                        heappush(heap, (-pf.seq, p))
             if not retain_graph:
                 ctx.saved = _FREED
-        handed = {id(r) for r in root_grads}
+        handed = set(map(id, root_grads))
         for k, t in leaves.items():
             g = grads.pop(k)
             if t._hooks:
@@ -191,7 +194,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             if create_graph:
                 _store(t, g, True)
                 continue
-            g = _unaliased(g, handed)
+            if id(g) in handed or getattr(g, "base", None) is not None:  # _unaliased, inline
+                g = g.copy()
+            handed.add(id(g))
             if t.grad is None:  # _store's common case, inline: once per parameter per step
                 t.grad = Tensor._make(g, False, None)
             else:
