@@ -32,15 +32,17 @@ def train_decoupled(blocks: list[nn.Module], method: str, x: np.ndarray, y: np.n
                     epochs: int, batch_size: int, lr: float, rng: np.random.Generator,
                     evaluate: Callable[[], float], synth_lr: float | None = None, synth_hidden: tuple = (),
                     make_optimizer: Callable[[list, float], optim.Optimizer] = optim.Adam,
-                    quiet: bool = False, desc: str = "") -> dict:
+                    quiet: bool = False, desc: str = "", hidden_lr: float | None = None) -> dict:
     """Train blocks[0] -> ... -> blocks[-1] (hidden blocks, then the output block) by `method`, one Adam per
     block; a DNI follows each hidden block for 'dni'/'cdni' (cDNI conditioned on context(y_batch)), its
     synthesizer linear or an MLP with hidden widths synth_hidden, trained by Adam(synth_lr or lr).
-    make_optimizer(params, lr) builds each block's optimizer (Adam by default).
+    make_optimizer(params, lr) builds each block's optimizer (Adam by default); the hidden blocks use
+    hidden_lr when it is given, the output block always lr.
     Returns {'loss': per epoch, 'metric': evaluate() per epoch, 'synth_loss': per epoch per DNI}."""
     if method not in METHODS:
         raise ValueError(f"train_decoupled: method must be one of {METHODS}, got {method!r}")
-    opts = [make_optimizer(list(b.parameters()), lr) for b in blocks]
+    lrs = [lr if hidden_lr is None else hidden_lr] * (len(blocks) - 1) + [lr]
+    opts = [make_optimizer(list(b.parameters()), r) for b, r in zip(blocks, lrs)]
     dnis: list[nn.DNI] = []
     if method in ("dni", "cdni"):
         with ag.no_grad():  # the widths of the hidden activations, from a forward pass on one example

@@ -36,7 +36,17 @@ def test_dni_digits_small_run_decouples_and_learns():
 
 
 def test_dni_binary_addition_small_run_learns():
-    r = dni_binary_addition.main(["--epochs", "25", "--quiet", "--methods", "backprop", "last_layer", "cdni"])
+    r = dni_binary_addition.main(["--epochs", "25", "--quiet"])
     bits = r["train_bits"]  # chance (and the last layer alone, on random features) is about 0.5
     assert bits["backprop"][0] >= 0.68
     assert bits["cdni"][0] >= 0.58 and bits["cdni"][0] > bits["last_layer"][0] + 0.05
+    assert bits["dni"][0] > bits["last_layer"][0]  # with its own, small hidden-layer rate
+    assert r["hidden_lr"]["dni"] < r["hidden_lr"]["cdni"]
+
+
+def test_dni_binary_addition_sweep_picks_the_best_hidden_rate():
+    r = dni_binary_addition.main(["--epochs", "2", "--quiet", "--sweep", "--methods", "dni", "last_layer"])
+    grid = r["sweep"]["dni"]
+    assert sorted(grid) == sorted(dni_binary_addition.SWEEP_GRID) and "last_layer" not in r["sweep"]
+    assert r["hidden_lr"]["dni"] == max(grid, key=grid.get)
+    assert r["mean_train_bits"]["dni"] == grid[r["hidden_lr"]["dni"]]  # the chosen run is rerun identically
