@@ -19,6 +19,12 @@ from .tensor import Tensor
 
 
 _counter = itertools.count()
+
+
+def _edge(x: Any) -> Any:
+    """Where the gradient of input x goes: the node that made it, or x itself."""
+    f = getattr(x, "grad_fn", None) if isinstance(x, Tensor) else None
+    return x if f is None else f
 # Shared constants for what most nodes hold: a live graph then references fewer distinct objects,
 # which makes Python's cyclic garbage collector's passes over it cheaper.
 _NO_OPTIONS: dict = {}
@@ -27,22 +33,41 @@ _PAIRS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
 
 
 class Context:
-    """Per-call record of an op: the node of the graph. Holds the inputs and what forward saved."""
+    """Per-call record of an op: the node of the graph. Holds where each input's gradient goes, what
+    forward saved, and the output array.
 
-    __slots__ = ("fn", "inputs", "options", "saved", "scope", "seq", "needs_input_grad", "__dict__")
+    The graph is made of nodes, not tensors: `edges[i]` is the node of input i (the Context of the op
+    that made it, or the input itself when it is a leaf, a constant or a plain value). Intermediate
+    Tensors are therefore freed as soon as the user drops them; a live graph then holds one object per
+    op for Python's cyclic garbage collector to scan (most of the cost of large scalar graphs).
+    """
+
+    __slots__ = ("fn", "edges", "options", "saved", "scope", "seq", "needs_input_grad", "data", "__dict__")
     trace = None  # where the op was created, recorded only under detect_anomaly
+    _hooks: list | None = None  # hooks registered on the op's output tensor
+    _retain: Any = None  # weak reference to the output tensor that asked for retain_grad()
 
     def __init__(self, fn: type, inputs: tuple, options: dict, needs: tuple | None = None) -> None:
         # Function.apply fills these slots itself (it runs once per op); this is for everything else.
         self.fn = fn
-        self.inputs = inputs
+        self.edges = tuple(_edge(x) for x in inputs)
         self.options = options
         self.saved = ()
         self.scope = _mode.scope
         self.seq = next(_counter)  # creation order: the engine's topological order
+        self.data = None
         # One flag per positional input: does it need a gradient?
         self.needs_input_grad = needs if needs is not None else tuple(
             isinstance(x, Tensor) and x.requires_grad for x in inputs)
+
+    @property
+    def inputs(self) -> tuple:
+        """The op's inputs: Tensors (a fresh handle for each intermediate one) and plain values."""
+        return tuple(e.tensor() if type(e) is Context else e for e in self.edges)
+
+    def tensor(self) -> Tensor:
+        """A Tensor for this node's output: its data, with this node as grad_fn."""
+        return Tensor._make(self.data, True, self)
 
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward. Save inputs or the output: those become Tensors under create_graph."""
@@ -103,7 +128,8 @@ class Function:
                 return unary(cls, inputs[0])
         raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        ctx = _node(cls, inputs, options or _NO_OPTIONS, needs) if any(needs) and _mode.grad_enabled else _NO_CTX
+        ctx = (_node(cls, tuple(map(_edge, inputs)), options or _NO_OPTIONS, needs)
+               if any(needs) and _mode.grad_enabled else _NO_CTX)
         try:
             out = cls.forward(ctx, *raw, **options)
         except (ValueError, TypeError) as e:
@@ -118,7 +144,7 @@ def unary(cls: type, a: Any) -> Tensor:
     if isinstance(a, Tensor):
         need = a.requires_grad
         x = a.data
-    ctx = _node(cls, (a,), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
+    ctx = _node(cls, (a.grad_fn or a,), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
     try:
         out = cls.forward(ctx, x)
     except (ValueError, TypeError) as e:
@@ -130,17 +156,21 @@ def binary(cls: type, a: Any, b: Any) -> Tensor:
     """`cls.apply(a, b)` for a two-input op without options: the path of every arithmetic operator,
     written out in full since it runs once per op."""
     na = nb = False
-    x, y = a, b
+    x, y = ea, eb = a, b
     if isinstance(a, Tensor):
         na = a.requires_grad
         x = a.data
+        if a.grad_fn is not None:
+            ea = a.grad_fn
     if isinstance(b, Tensor):
         nb = b.requires_grad
         y = b.data
+        if b.grad_fn is not None:
+            eb = b.grad_fn
     if (na or nb) and _mode.grad_enabled:
         ctx = _new(Context)
         ctx.fn = cls
-        ctx.inputs = (a, b)
+        ctx.edges = (ea, eb)
         ctx.options = _NO_OPTIONS
         ctx.saved = ()
         ctx.scope = _mode.scope
@@ -161,15 +191,16 @@ def binary(cls: type, a: Any, b: Any) -> Tensor:
     if ctx is not _NO_CTX and out.dtype.kind in "fc":
         t.requires_grad = True
         t.grad_fn = ctx
+        ctx.data = out
     else:
         t.requires_grad = False
     return t
 
 
-def _node(cls: type, inputs: tuple, options: dict, needs: tuple) -> Context:
+def _node(cls: type, edges: tuple, options: dict, needs: tuple) -> Context:
     ctx = _new(Context)
     ctx.fn = cls
-    ctx.inputs = inputs
+    ctx.edges = edges
     ctx.options = options
     ctx.saved = ()
     ctx.scope = _mode.scope
@@ -192,6 +223,7 @@ def _output(cls: type, ctx: Any, out: Any) -> Tensor:
     if need and out.dtype.kind in "fc":
         t.requires_grad = True
         t.grad_fn = ctx
+        ctx.data = out
     else:
         t.requires_grad = False
     return t

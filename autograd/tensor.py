@@ -1,6 +1,7 @@
 """`Tensor`: a numpy array that remembers the op that made it, so gradients can flow back."""
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -25,8 +26,7 @@ class Tensor:
     grad: "Tensor | None" = None
     grad_fn: Any = None
     name: str | None = None
-    _hooks: list | None = None
-    _retain: bool = False
+    _hooks: list | None = None  # a leaf's hooks (a non-leaf's live on its grad_fn)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
@@ -133,17 +133,21 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward."""
-        self._retain = True
+        if self.grad_fn is not None:  # the node holds it weakly: the graph must not keep tensors alive
+            self.grad_fn._retain = weakref.ref(self)
 
     def register_hook(self, fn: Callable[["Tensor"], Any]) -> Callable[[], None]:
         """Call fn(grad) when the gradient arrives here; a non-None return replaces the gradient.
         Returns a function that removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: the tensor does not require grad")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(fn)
-        return lambda: self._hooks.remove(fn) if fn in self._hooks else None
+        # A non-leaf's gradient is the one arriving at the node that made it: the hook lives there.
+        owner = self if self.grad_fn is None else self.grad_fn
+        if owner._hooks is None:
+            owner._hooks = []
+        hooks = owner._hooks
+        hooks.append(fn)
+        return lambda: hooks.remove(fn) if fn in hooks else None
 
     def backward(self, grad: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:

@@ -87,20 +87,24 @@ def build_graph(root: Any, *, modules: Any = None, backward: bool = False, colla
     if not isinstance(collapse, (bool, int)) or collapse < 0:
         raise ValueError(f"viz: collapse must be a bool or a scope depth >= 1, got {collapse!r}")
     param_names, module_names = _names(modules)
-    root_ids = {id(r) for r in roots}
+    root_ids = {_key(r) for r in roots}
     nodes: list = []
     edges: list = []
     clusters: dict = {}
-    seen: dict = {}  # id(tensor) -> node id
+    seen: dict = {}  # _key(tensor) -> node id
     kept: list = []  # (tensor, node) pairs: holding the tensors keeps their ids valid during the walk
     path_of_tag: dict = {}  # id(tag) -> first cluster path ending in it (to place a module's parameters)
     queue: collections.deque = collections.deque()
 
     def visit(t: Tensor) -> str:
-        nid = seen.get(id(t))
+        key = _key(t)
+        nid = seen.get(key)
         if nid is None:
-            nid = seen[id(t)] = f"t{len(seen)}"
-            nodes.append(_tensor_node(nid, t, param_names.get(id(t)), id(t) in root_ids, backward))
+            nid = seen[key] = f"t{len(seen)}"
+            f = t.grad_fn
+            if f is not None and f._retain is not None and f._retain() is not None:
+                t = f._retain()  # the user's tensor, which holds the retained .grad
+            nodes.append(_tensor_node(nid, t, param_names.get(id(t)), key in root_ids, backward))
             kept.append((t, nodes[-1]))
             queue.append((t, nodes[-1]))
         return nid
@@ -141,6 +145,12 @@ def build_graph(root: Any, *, modules: Any = None, backward: bool = False, colla
     if backward and modules is not None:
         _add_unused(g, modules, seen, param_names, owners, path_of_tag)
     return g
+
+
+def _key(t: Tensor) -> int:
+    # An intermediate tensor is known by the node that made it (the graph holds nodes, and the
+    # Tensors met on the walk are fresh handles); a leaf by itself.
+    return id(t) if t.grad_fn is None else id(t.grad_fn)
 
 
 def _as_roots(root: Any) -> list:
