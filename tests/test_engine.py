@@ -443,3 +443,54 @@ def test_training_loop_does_not_grow_memory():
         tracemalloc.stop()
     assert late - early < 200_000, f"memory grew by {late - early} bytes over 9,000 steps"
     assert last < first  # and it was really training
+
+
+# ---- the graph holds nodes, not tensors ------------------------------------------------------
+
+def test_dropped_intermediate_tensor_is_freed_and_backward_still_works():
+    x = ag.tensor(2.0, requires_grad=True)
+    h = x * 3.0
+    ref = weakref.ref(h)
+    y = (h + 1.0).exp()
+    del h
+    assert ref() is None  # only the node that made h stays, inside y's graph
+    y.backward()
+    np.testing.assert_allclose(float(x.grad), 3.0 * np.exp(7.0))
+
+
+def test_hook_and_retain_grad_on_a_dropped_intermediate():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    seen = []
+    h.register_hook(lambda g: seen.append(np.asarray(g).copy()))
+    kept = h * 1.0
+    kept.retain_grad()
+    loss = (kept * 2.0).sum()
+    del h
+    loss.backward()
+    np.testing.assert_array_equal(seen[0], [2.0, 2.0])  # d loss / d h
+    np.testing.assert_array_equal(kept.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+
+
+def test_ctx_inputs_are_tensors_of_the_input_nodes():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    y = h * x
+    a, b = y.grad_fn.inputs
+    assert b is x  # a leaf is its own node
+    assert a.grad_fn is h.grad_fn and a.data is h.data  # an intermediate: a handle on its node
+
+
+def test_a_live_graph_costs_at_most_two_tracked_objects_per_op():
+    x = ag.tensor(0.5, requires_grad=True)
+    gc.collect()
+    before = len(gc.get_objects())
+    y = x
+    for _ in range(1000):
+        y = y * 1.0001
+    gc.collect()
+    grown = len(gc.get_objects()) - before
+    assert grown <= 2100, grown  # the node and its edges tuple; no Tensor per op
+    y.backward()
+    np.testing.assert_allclose(float(x.grad), 1.0001 ** 1000)
