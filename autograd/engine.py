@@ -111,8 +111,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     """The sweep itself. Without `capture`, leaves (and retain_grad tensors) accumulate `.grad`;
     with it, the gradients of those tensors are returned and no `.grad` is touched.
 
-    Order: ops are numbered as they run, so a tensor's op always has a larger number than the ops of
-    its inputs. Taking pending tensors largest-number-first (a heap; no recursion) therefore reaches
+    The graph is nodes: each op's Context, whose `edges` lead to its inputs' nodes (a Context, or a leaf
+    Tensor). Order: ops are numbered as they run, so a node always has a larger number than the nodes
+    of its inputs. Taking pending nodes largest-number-first (a heap; no recursion) therefore reaches
     each one only after every use of it has contributed its gradient. Leaves come last.
     """
     grads: dict = {}  # id(node) -> gradient summed so far; a node is a Context or a leaf Tensor
