@@ -186,6 +186,7 @@ def binary(cls: type, a: Any, b: Any) -> Tensor:
         out = np.asarray(out)
     if _mode.anomaly:
         return _output(cls, ctx, out)
+    # _output's common case, inline on purpose: a call less per arithmetic op is ~1% of the MLP benchmark.
     t = _new(Tensor)
     t.data = out
     if ctx is not _NO_CTX and out.dtype.kind in "fc":
