@@ -23,8 +23,11 @@ _counter = itertools.count()
 
 def _edge(x: Any) -> Any:
     """Where the gradient of input x goes: the node that made it, or x itself."""
-    f = getattr(x, "grad_fn", None) if isinstance(x, Tensor) else None
-    return x if f is None else f
+    if isinstance(x, Tensor) and x.grad_fn is not None:
+        return x.grad_fn
+    return x
+
+
 # Shared constants for what most nodes hold: a live graph then references fewer distinct objects,
 # which makes Python's cyclic garbage collector's passes over it cheaper.
 _NO_OPTIONS: dict = {}
@@ -38,8 +41,9 @@ class Context:
 
     The graph is made of nodes, not tensors: `edges[i]` is the node of input i (the Context of the op
     that made it, or the input itself when it is a leaf, a constant or a plain value). Intermediate
-    Tensors are therefore freed as soon as the user drops them; a live graph then holds one object per
-    op for Python's cyclic garbage collector to scan (most of the cost of large scalar graphs).
+    Tensors are therefore freed as soon as the user drops them; a live graph then holds two objects per
+    op (the node and its edges) for Python's cyclic garbage collector to scan, which is most of the cost
+    of large scalar graphs.
     """
 
     __slots__ = ("fn", "edges", "options", "saved", "scope", "seq", "needs_input_grad", "data", "__dict__")
@@ -50,7 +54,7 @@ class Context:
     def __init__(self, fn: type, inputs: tuple, options: dict, needs: tuple | None = None) -> None:
         # Function.apply fills these slots itself (it runs once per op); this is for everything else.
         self.fn = fn
-        self.edges = tuple(_edge(x) for x in inputs)
+        self.edges = tuple(map(_edge, inputs))
         self.options = options
         self.saved = ()
         self.scope = _mode.scope
@@ -144,7 +148,7 @@ def unary(cls: type, a: Any) -> Tensor:
     if isinstance(a, Tensor):
         need = a.requires_grad
         x = a.data
-    ctx = _node(cls, (a.grad_fn or a,), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
+    ctx = _node(cls, (_edge(a),), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
     try:
         out = cls.forward(ctx, x)
     except (ValueError, TypeError) as e:
