@@ -164,9 +164,13 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 out = ctx.fn.backward(ctx, g)
                 if type(out) is not tuple:
                     out = tuple(out) if type(out) is list else (out,)
-                if len(out) != len(ctx.edges):
-                    out = _check_count(out, ctx)
-            for i, (e, gi, needed) in enumerate(zip(ctx.edges, out, ctx.needs_input_grad)):
+            needs = ctx.needs_input_grad
+            n = len(needs)
+            if len(out) != n:
+                out = _check_count(out, ctx)
+            # ctx.edges, inline (it runs once per node)
+            edges = (ctx._e0, ctx._e1) if n == 2 else (ctx._e0,) if n == 1 else ctx._more
+            for i, (e, gi, needed) in enumerate(zip(edges, out, needs)):
                 if gi is None or not needed:
                     continue
                 pd = e.data

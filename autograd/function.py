@@ -41,12 +41,13 @@ class Context:
 
     The graph is made of nodes, not tensors: `edges[i]` is the node of input i (the Context of the op
     that made it, or the input itself when it is a leaf, a constant or a plain value). Intermediate
-    Tensors are therefore freed as soon as the user drops them; a live graph then holds two objects per
-    op (the node and its edges) for Python's cyclic garbage collector to scan, which is most of the cost
-    of large scalar graphs.
+    Tensors are therefore freed as soon as the user drops them, and a live graph holds one object per
+    one- or two-input op (the edges sit in slots, not a tuple) for Python's cyclic garbage collector to
+    scan: that collector is most of the cost of large scalar graphs.
     """
 
-    __slots__ = ("fn", "edges", "options", "saved", "scope", "seq", "needs_input_grad", "data", "__dict__")
+    __slots__ = ("fn", "_e0", "_e1", "_more", "options", "saved", "scope", "seq", "needs_input_grad", "data",
+                 "__dict__")
     trace = None  # where the op was created, recorded only under detect_anomaly
     _hooks: list | None = None  # hooks registered on the op's output tensor
     _retain: Any = None  # weak reference to the output tensor that asked for retain_grad()
@@ -54,7 +55,7 @@ class Context:
     def __init__(self, fn: type, inputs: tuple, options: dict, needs: tuple | None = None) -> None:
         # Function.apply fills these slots itself (it runs once per op); this is for everything else.
         self.fn = fn
-        self.edges = tuple(map(_edge, inputs))
+        _set_edges(self, tuple(map(_edge, inputs)))
         self.options = options
         self.saved = ()
         self.scope = _mode.scope
@@ -63,6 +64,12 @@ class Context:
         # One flag per positional input: does it need a gradient?
         self.needs_input_grad = needs if needs is not None else tuple(
             isinstance(x, Tensor) and x.requires_grad for x in inputs)
+
+    @property
+    def edges(self) -> tuple:
+        """The node of each input: a Context, or the input itself (a leaf, a constant, a plain value)."""
+        n = len(self.needs_input_grad)
+        return (self._e0, self._e1) if n == 2 else (self._e0,) if n == 1 else self._more
 
     @property
     def inputs(self) -> tuple:
@@ -174,7 +181,8 @@ def binary(cls: type, a: Any, b: Any) -> Tensor:
     if (na or nb) and _mode.grad_enabled:
         ctx = _new(Context)
         ctx.fn = cls
-        ctx.edges = (ea, eb)
+        ctx._e0 = ea
+        ctx._e1 = eb
         ctx.options = _NO_OPTIONS
         ctx.saved = ()
         ctx.scope = _mode.scope
@@ -202,10 +210,19 @@ def binary(cls: type, a: Any, b: Any) -> Tensor:
     return t
 
 
+def _set_edges(ctx: Context, edges: tuple) -> None:
+    if len(edges) == 1:
+        ctx._e0 = edges[0]
+    elif len(edges) == 2:
+        ctx._e0, ctx._e1 = edges
+    else:
+        ctx._more = edges
+
+
 def _node(cls: type, edges: tuple, options: dict, needs: tuple) -> Context:
     ctx = _new(Context)
     ctx.fn = cls
-    ctx.edges = edges
+    _set_edges(ctx, edges)
     ctx.options = options
     ctx.saved = ()
     ctx.scope = _mode.scope
