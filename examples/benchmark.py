@@ -216,8 +216,8 @@ def bench_memory(steps: int = 10_000) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=5, help="epochs of the MLP workload per timing")
-    p.add_argument("--repeats", type=int, default=3, help="timings per measurement (the best is kept)")
+    p.add_argument("--epochs", type=int, default=10, help="epochs of the MLP workload per timing")
+    p.add_argument("--repeats", type=int, default=7, help="timings per measurement (the best is kept)")
     p.add_argument("--scalar-steps", type=int, default=10, help="training steps of the micrograd demo")
     p.add_argument("--skip-memory", action="store_true")
     args = p.parse_args(argv)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, binary, unary
 from ..tensor import ArrayLike, Tensor
 from .elementwise import log
 
@@ -105,34 +105,34 @@ class Abs(Function):
 
 def add(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a + b with broadcasting."""
-    return Add.apply(a, b)
+    return binary(Add, a, b)
 
 
 def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a - b with broadcasting."""
-    return Sub.apply(a, b)
+    return binary(Sub, a, b)
 
 
 def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a * b with broadcasting."""
-    return Mul.apply(a, b)
+    return binary(Mul, a, b)
 
 
 def div(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a / b with broadcasting."""
-    return Div.apply(a, b)
+    return binary(Div, a, b)
 
 
 def pow(a: ArrayLike, b: ArrayLike) -> Tensor:  # noqa: A001
     """a ** b; b may be a Tensor."""
-    return Pow.apply(a, b)
+    return binary(Pow, a, b)
 
 
 def neg(a: ArrayLike) -> Tensor:
     """-a."""
-    return Neg.apply(a)
+    return unary(Neg, a)
 
 
 def abs(a: ArrayLike) -> Tensor:  # noqa: A001
     """|a| (gradient sign(a), 0 at 0)."""
-    return Abs.apply(a)
+    return unary(Abs, a)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, binary, unary
 from ..tensor import ArrayLike, Tensor
 
 
@@ -221,47 +221,47 @@ class Where(Function):
 
 def exp(x: ArrayLike) -> Tensor:
     """e**x."""
-    return Exp.apply(x)
+    return unary(Exp, x)
 
 
 def log(x: ArrayLike) -> Tensor:
     """Natural logarithm."""
-    return Log.apply(x)
+    return unary(Log, x)
 
 
 def sqrt(x: ArrayLike) -> Tensor:
     """Square root."""
-    return Sqrt.apply(x)
+    return unary(Sqrt, x)
 
 
 def sin(x: ArrayLike) -> Tensor:
     """Sine."""
-    return Sin.apply(x)
+    return unary(Sin, x)
 
 
 def cos(x: ArrayLike) -> Tensor:
     """Cosine."""
-    return Cos.apply(x)
+    return unary(Cos, x)
 
 
 def tanh(x: ArrayLike) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    return unary(Tanh, x)
 
 
 def sigmoid(x: ArrayLike) -> Tensor:
     """Logistic function, finite for any input."""
-    return Sigmoid.apply(x)
+    return unary(Sigmoid, x)
 
 
 def softplus(x: ArrayLike) -> Tensor:
     """log(1 + e**x), finite for any input."""
-    return Softplus.apply(x)
+    return unary(Softplus, x)
 
 
 def relu(x: ArrayLike) -> Tensor:
     """max(x, 0)."""
-    return Relu.apply(x)
+    return unary(Relu, x)
 
 
 def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tensor:
@@ -271,12 +271,12 @@ def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tens
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise max; ties split the gradient evenly."""
-    return Maximum.apply(a, b)
+    return binary(Maximum, a, b)
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise min; ties split the gradient evenly."""
-    return Minimum.apply(a, b)
+    return binary(Minimum, a, b)
 
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, binary
 from ..tensor import ArrayLike, Tensor
 
 
@@ -42,7 +42,7 @@ class MatMul(Function):
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Matrix product with numpy's rules for 1-d and batched operands."""
-    return MatMul.apply(a, b)
+    return binary(MatMul, a, b)
 
 
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
@@ -53,4 +53,4 @@ def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     if na > 2 or nb > 2:
         raise ValueError(f"dot: operands of shapes {np.shape(getattr(a, 'data', a))} and "
                          f"{np.shape(getattr(b, 'data', b))}: use matmul for more than 2 dimensions")
-    return MatMul.apply(a, b)
+    return binary(MatMul, a, b)

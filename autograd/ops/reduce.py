@@ -5,7 +5,7 @@ import builtins
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, unary
 from ..tensor import ArrayLike, Axis, Tensor
 from .elementwise import exp
 from .shape import broadcast_to
@@ -160,7 +160,7 @@ class LogSoftmax(Function):
 def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over axis (all axes when None)."""
     if axis is None and not keepdims:  # the full sum (a loss) records no options: the cheaper path
-        return Sum.apply(x)
+        return unary(Sum, x)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
