@@ -1,26 +1,38 @@
-"""Global switches read by every op: is the graph recorded, is anomaly detection on."""
+"""Per-thread switches read by every op: is the graph recorded, is anomaly detection on, which scopes.
+
+They are thread-local, as PyTorch's grad mode is: a thread running inference under `no_grad` never turns
+recording off for a thread that is training.
+"""
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable
 
-grad_enabled = True
-anomaly = False
-scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
+
+class _State(threading.local):
+    """One instance per thread; the class attributes are each new thread's defaults."""
+
+    grad_enabled = True
+    anomaly = False
+    scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
+
+
+state = _State()
 
 
 class _Switch:
-    """A context manager (and decorator) that sets one flag of this module and restores it."""
+    """A context manager (and decorator) that sets one flag of this thread's state and restores it."""
 
     flag = ""
     value: bool = True
 
     def __enter__(self) -> None:
-        self._prev = globals()[self.flag]
-        globals()[self.flag] = self.value
+        self._prev = getattr(state, self.flag)
+        setattr(state, self.flag, self.value)
 
     def __exit__(self, *exc: Any) -> None:
-        globals()[self.flag] = self._prev
+        setattr(state, self.flag, self._prev)
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -31,7 +43,7 @@ class _Switch:
 
 
 class no_grad(_Switch):
-    """`with no_grad():` or `@no_grad()`: ops record nothing inside."""
+    """`with no_grad():` or `@no_grad()`: ops record nothing inside (in this thread)."""
 
     flag, value = "grad_enabled", False
 
@@ -43,15 +55,15 @@ class enable_grad(_Switch):
 
 
 class detect_anomaly(_Switch):
-    """`with detect_anomaly():` raise on the first NaN/inf produced by a forward or backward rule,
-    naming the op and the user code that created it."""
+    """`with detect_anomaly():` raise on the first NaN/inf produced by a forward or backward rule, naming the
+    op and the user code that created it; also catch saved arrays changed behind the engine's back."""
 
     flag, value = "anomaly", True
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph."""
-    return grad_enabled
+    """True when ops record the graph in this thread."""
+    return state.grad_enabled
 
 
 class graph_scope:
@@ -62,10 +74,8 @@ class graph_scope:
         self.tag = tag
 
     def __enter__(self) -> None:
-        global scope
-        self._prev = scope
-        scope = scope + (self.tag,)
+        self._prev = state.scope
+        state.scope = self._prev + (self.tag,)
 
     def __exit__(self, *exc: Any) -> None:
-        global scope
-        scope = self._prev
+        state.scope = self._prev

@@ -1,12 +1,13 @@
 """`Function`: the one mechanism every op uses, built-in or user-defined.
 
 An op is a class with a numpy `forward(ctx, *inputs, **options)` and a `backward(ctx, grad)` that
-returns one gradient per positional input. `backward` is written with operators, methods and
-`autograd` functions that work on both arrays and Tensors, so the same rule runs on plain arrays in
-an ordinary backward pass and on Tensors (recording a graph) when `create_graph=True`.
+returns one gradient per positional input. In an ordinary backward pass the rule gets plain numpy arrays;
+under `create_graph=True` it gets Tensors (its saved inputs and output too), so a rule written with
+operators is differentiable again.
 
-`apply` hands one- and two-input calls without options to `unary` and `binary`; the built-in ops and
-Tensor's operators call those two directly, which saves a call per op and changes nothing else.
+An op is recorded in one of two ways that share one node builder (`_node`), one way of running forward
+(`_run`) and one display name (`display_name`): `call` for up to two positional inputs without options (every
+operator and most built-in ops), and `Function.apply` for everything else.
 """
 from __future__ import annotations
 
@@ -17,25 +18,26 @@ from typing import Any
 
 import numpy as np
 
-from . import _mode
-from .tensor import Tensor
+from ._mode import state
+from ._tensor import Tensor
 
+# The engine's clock: ops are numbered as they are recorded, in-place writes as they happen.
+clock = itertools.count()
 
-_counter = itertools.count()
-
-
-def _edge(x: Any) -> Any:
-    """Where the gradient of input x goes: the node that made it, or x itself."""
-    if isinstance(x, Tensor) and x.grad_fn is not None:
-        return x.grad_fn
-    return x
-
-
-# Shared constants for what most nodes hold: a live graph then references fewer distinct objects,
-# which makes Python's cyclic garbage collector's passes over it cheaper.
+# Shared constants for what most nodes hold: a live graph then references fewer distinct objects, which
+# makes Python's cyclic garbage collector's passes over it cheaper.
 _NO_OPTIONS: dict = {}
-_TRUE = (True,)
-_PAIRS = {(a, b): (a, b) for a in (False, True) for b in (False, True)}
+_NEEDS = {(a,): (a,) for a in (False, True)}
+_NEEDS.update({(a, b): (a, b) for a in (False, True) for b in (False, True)})
+_ABSENT = object()  # `call`'s marker for "no second input"
+_new = object.__new__
+
+
+def display_name(fn: type, options: dict) -> str:
+    """An op's name with its options, e.g. `sum(axis=1)`."""
+    base = getattr(fn, "name", None) or fn.__name__.lower()
+    opts = ", ".join(f"{k}={v!r}" for k, v in options.items() if v is not None and v is not False and k != "index")
+    return f"{base}({opts})" if opts else base
 
 
 class Context:
@@ -43,10 +45,11 @@ class Context:
     forward saved, and the output array.
 
     The graph is made of nodes, not tensors: `edges[i]` is the node of input i (the Context of the op
-    that made it, or the input itself when it is a leaf, a constant or a plain value). Intermediate
-    Tensors are therefore freed as soon as the user drops them, and a live graph holds one object per
-    one- or two-input op (the edges sit in slots, not a tuple) for Python's cyclic garbage collector to
-    scan: that collector is most of the cost of large scalar graphs.
+    that made it, or the input itself when it is a leaf, a constant or a plain value), so intermediate
+    Tensors die as soon as the user drops them, and a live graph holds one object per one- or two-input
+    op (the edges sit in slots, not a tuple) for Python's cyclic garbage collector to scan.
+    A forward that records nothing still gets a Context (one that no output points at), so a rule's
+    forward behaves the same either way.
     """
 
     __slots__ = ("fn", "_e0", "_e1", "_more", "options", "saved", "scope", "seq", "needs_input_grad", "data",
@@ -54,19 +57,7 @@ class Context:
     trace = None  # where the op was created, recorded only under detect_anomaly
     _hooks: list | None = None  # hooks registered on the op's output tensor
     _retain: Any = None  # weak reference to the output tensor that asked for retain_grad()
-
-    def __init__(self, fn: type, inputs: tuple, options: dict, needs: tuple | None = None) -> None:
-        # Function.apply fills these slots itself (it runs once per op); this is for everything else.
-        self.fn = fn
-        _set_edges(self, tuple(map(_edge, inputs)))
-        self.options = options
-        self.saved = ()
-        self.scope = _mode.scope
-        self.seq = next(_counter)  # creation order: the engine's topological order
-        self.data = None
-        # One flag per positional input: does it need a gradient?
-        self.needs_input_grad = needs if needs is not None else tuple(
-            isinstance(x, Tensor) and x.requires_grad for x in inputs)
+    _version = 0  # bumped by in-place writes to the output tensor (an intermediate's array lives here)
 
     @property
     def edges(self) -> tuple:
@@ -90,29 +81,29 @@ class Context:
     @property
     def name(self) -> str:
         """The op's display name, e.g. `sum(axis=1)`."""
-        base = getattr(self.fn, "name", None) or self.fn.__name__.lower()
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items()
-                         if v is not None and v is not False and k != "index")
-        return f"{base}({opts})" if opts else base
+        return display_name(self.fn, self.options)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
 
-class _NoContext:
-    """Stand-in ctx used when nothing is recorded: saving costs nothing."""
-
-    __slots__ = ()
-    needs_input_grad = ()
-
-    def save_for_backward(self, *arrays: Any) -> None:
-        pass
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        pass
-
-
-_NO_CTX = _NoContext()
+def _node(fn: type, e0: Any, e1: Any, more: tuple | None, options: dict, needs: tuple, record: bool) -> Context:
+    """The one place a Context is built. Unrecorded ones (no input needs a gradient, or no_grad) get no edges."""
+    ctx = _new(Context)
+    ctx.fn = fn
+    ctx.options = options
+    ctx.saved = ()
+    ctx.needs_input_grad = needs
+    if record:
+        if more is None:
+            ctx._e0 = e0
+            if len(needs) == 2:
+                ctx._e1 = e1
+        else:
+            ctx._more = more
+        ctx.scope = state.scope
+        ctx.seq = next(clock)  # creation order: the engine's topological order
+    return ctx
 
 
 class Function:
@@ -135,134 +126,104 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays and, if any input requires grad, record the op."""
-        if not options:
-            if len(inputs) == 2:
-                return binary(cls, inputs[0], inputs[1])
-            if len(inputs) == 1:
-                return unary(cls, inputs[0])
-        raw = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        if not options and 0 < len(inputs) < 3:
+            return call(cls, *inputs)
+        raw = tuple(x.data if isinstance(x, Tensor) else x for x in inputs)
         needs = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-        ctx = (_node(cls, tuple(map(_edge, inputs)), options or _NO_OPTIONS, needs)
-               if any(needs) and _mode.grad_enabled else _NO_CTX)
-        try:
-            out = cls.forward(ctx, *raw, **options)
-        except (ValueError, TypeError) as e:
-            raise _op_error(cls, inputs, options, raw, e) from None
-        return _output(cls, ctx, out)
+        needs = _NEEDS.get(needs, needs)
+        record = any(needs) and state.grad_enabled
+        edges = tuple(map(_edge, inputs)) if record else None
+        if record and len(edges) in (1, 2):
+            ctx = _node(cls, edges[0], edges[-1], None, options or _NO_OPTIONS, needs, True)
+        else:
+            ctx = _node(cls, None, None, edges, options or _NO_OPTIONS, needs, record)
+        return _run(cls, ctx, raw, options, record)
 
 
-def unary(cls: type, a: Any) -> Tensor:
-    """`cls.apply(a)` for a one-input op without options (exp, sigmoid, a full sum, ...)."""
-    x = a
-    need = False
-    if isinstance(a, Tensor):
-        need = a.requires_grad
-        x = a.data
-    ctx = _node(cls, (_edge(a),), _NO_OPTIONS, _TRUE) if need and _mode.grad_enabled else _NO_CTX
-    try:
-        out = cls.forward(ctx, x)
-    except (ValueError, TypeError) as e:
-        raise _op_error(cls, (a,), {}, (x,), e) from None
-    return _output(cls, ctx, out)
+def _edge(x: Any) -> Any:
+    """Where the gradient of input x goes: the node that made it, or x itself."""
+    if isinstance(x, Tensor) and x.grad_fn is not None:
+        return x.grad_fn
+    return x
 
 
-def binary(cls: type, a: Any, b: Any) -> Tensor:
-    """`cls.apply(a, b)` for a two-input op without options: the path of every arithmetic operator,
-    written out in full since it runs once per op."""
+def call(cls: type, a: Any, b: Any = _ABSENT) -> Tensor:
+    """`cls.apply(a)` or `cls.apply(a, b)` for ops without options: the path of every operator."""
+    x = ea = a
     na = nb = False
-    x, y = ea, eb = a, b
     if isinstance(a, Tensor):
-        na = a.requires_grad
         x = a.data
+        na = a.requires_grad
         if a.grad_fn is not None:
             ea = a.grad_fn
+    if b is _ABSENT:
+        record = na and state.grad_enabled
+        return _run(cls, _node(cls, ea, None, None, _NO_OPTIONS, _NEEDS[(na,)], record), (x,), _NO_OPTIONS, record)
+    y = eb = b
     if isinstance(b, Tensor):
-        nb = b.requires_grad
         y = b.data
+        nb = b.requires_grad
         if b.grad_fn is not None:
             eb = b.grad_fn
-    if (na or nb) and _mode.grad_enabled:
-        ctx = _new(Context)
-        ctx.fn = cls
-        ctx._e0 = ea
-        ctx._e1 = eb
-        ctx.options = _NO_OPTIONS
-        ctx.saved = ()
-        ctx.scope = _mode.scope
-        ctx.seq = next(_counter)
-        ctx.needs_input_grad = _PAIRS[na, nb]
-    else:
-        ctx = _NO_CTX
+    record = (na or nb) and state.grad_enabled
+    return _run(cls, _node(cls, ea, eb, None, _NO_OPTIONS, _NEEDS[na, nb], record), (x, y), _NO_OPTIONS, record)
+
+
+def _run(cls: type, ctx: Context, raw: tuple, options: dict, record: bool) -> Tensor:
+    """Run forward and wrap its result in a Tensor attached to ctx (when recording)."""
     try:
-        out = cls.forward(ctx, x, y)
-    except (ValueError, TypeError) as e:
-        raise _op_error(cls, (a, b), {}, (x, y), e) from None
+        out = cls.forward(ctx, *raw, **options)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _op_error(cls, options, raw, e) from None
     if type(out) is not np.ndarray and not isinstance(out, np.generic):
         out = np.asarray(out)
-    if _mode.anomaly:
-        return _output(cls, ctx, out)
-    # _output's common case, inline on purpose: a call less per arithmetic op is ~1% of the MLP benchmark.
     t = _new(Tensor)
     t.data = out
-    if ctx is not _NO_CTX and out.dtype.kind in "fc":
+    kind = out.dtype.kind
+    if record and kind in "fc":
         t.requires_grad = True
         t.grad_fn = ctx
         ctx.data = out
     else:
         t.requires_grad = False
+        if kind == "O":
+            raise _op_error(cls, options, raw, TypeError("the result has dtype object: only numeric arrays "
+                                                         "and Tensors can be operands"))
+    if state.anomaly:
+        _anomaly_forward(cls, ctx, out, record)
     return t
 
 
-def _set_edges(ctx: Context, edges: tuple) -> None:
-    if len(edges) == 1:
-        ctx._e0 = edges[0]
-    elif len(edges) == 2:
-        ctx._e0, ctx._e1 = edges
-    else:
-        ctx._more = edges
+def _anomaly_forward(cls: type, ctx: Context, out: Any, record: bool) -> None:
+    _check_finite(out, cls, "forward")
+    if record:
+        ctx.trace = _user_trace()
+        ctx.checksums = tuple(_checksum(a) for a in ctx.saved)
 
 
-def _node(cls: type, edges: tuple, options: dict, needs: tuple) -> Context:
-    ctx = _new(Context)
-    ctx.fn = cls
-    _set_edges(ctx, edges)
-    ctx.options = options
-    ctx.saved = ()
-    ctx.scope = _mode.scope
-    ctx.seq = next(_counter)
-    ctx.needs_input_grad = needs
-    return ctx
+def _checksum(a: Any) -> Any:
+    """A cheap fingerprint of a saved array, so detect_anomaly catches writes through `.data` too."""
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biufc":
+        return hash(np.ascontiguousarray(a).tobytes())
+    return None
 
 
-def _output(cls: type, ctx: Any, out: Any) -> Tensor:
-    """Wrap forward's result in a Tensor attached to ctx (unless nothing is recorded)."""
-    if type(out) is not np.ndarray and not isinstance(out, np.generic):
-        out = np.asarray(out)
-    need = ctx is not _NO_CTX
-    if _mode.anomaly:
-        _check_finite(out, cls, "forward")
-        if need:
-            ctx.trace = _user_trace()
-    t = _new(Tensor)
-    t.data = out
-    if need and out.dtype.kind in "fc":
-        t.requires_grad = True
-        t.grad_fn = ctx
-        ctx.data = out
-    else:
-        t.requires_grad = False
-    return t
-
-
-def _op_error(cls: type, inputs: tuple, options: dict, raw: Any, e: Exception) -> Exception:
-    """forward's ValueError/TypeError, restated with the op's name and the input shapes."""
-    shapes = ", ".join(str(np.shape(r)) for r in raw)
-    name = Context(cls, inputs, options).name
+def _op_error(cls: type, options: dict, raw: Any, e: Exception) -> Exception:
+    """forward's error, restated with the op's name and the input shapes (and dtypes when they matter)."""
+    def describe(r: Any) -> str:
+        if isinstance(r, (np.ndarray, np.generic, int, float, bool, complex, list, tuple)):
+            try:
+                return str(np.shape(r))
+            except (ValueError, TypeError):
+                return type(r).__name__
+        return type(r).__name__
+    shapes = ", ".join(describe(r) for r in raw)
+    name = display_name(cls, options)
     msg = str(e).removeprefix(f"{cls.name or cls.__name__.lower()}: ")  # numpy may name the op too
-    return (TypeError if isinstance(e, TypeError) else ValueError)(f"{name}: {msg} (input shapes: {shapes})")
+    kind = TypeError if isinstance(e, TypeError) else IndexError if isinstance(e, IndexError) else ValueError
+    return kind(f"{name}: {msg} (input shapes: {shapes})")
 
 
-_new = object.__new__
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

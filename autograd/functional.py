@@ -10,7 +10,7 @@ import numpy as np
 
 from ._mode import enable_grad
 from .engine import grad
-from .tensor import Tensor
+from ._tensor import Tensor
 
 
 def _inputs(inputs: Any) -> tuple[tuple, bool]:

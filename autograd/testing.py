@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from .engine import backward as _backward
 from .gradcheck import gradcheck, gradgradcheck
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["shapes", "broadcastable_shapes", "floats", "axes", "tensors", "check_op", "op_test"]
 

@@ -103,6 +103,16 @@ CASES = {
     "matmul_nd_1d": (ag.matmul, [_away((2, 2, 3)), B3]),
     "dot_2d_1d": (ag.dot, [A23, B3]),
     "dot_0d": (ag.dot, [np.array(0.7), A23]),
+    "dot_3d_3d": (ag.dot, [_away((2, 3)), _away((4, 3, 2))]),
+    "norm": (ag.norm, [A23]),
+    "norm_axis": (lambda x: ag.norm(x, axis=1), [A23]),
+    "std": (lambda x: ag.std(x, axis=0, ddof=1), [A23]),
+    "clone": (lambda x: ag.clone(x) * x, [A23]),
+    "astype": (lambda x: ag.astype(x, np.float64) * x, [A23]),
+    "cat": (lambda a, b: ag.cat([a, b], dim=1) ** 2, [A23, A23]),
+    "permute": (lambda x: ag.permute(x.reshape(1, 2, 3), 2, 0, 1) ** 2, [A23]),
+    "unsqueeze": (lambda x: ag.unsqueeze(x, 1) ** 2, [A23]),
+    "pow_at_zero": (lambda x: ag.pow(x, 0.0) + x ** 2, [np.array([0.0, 1.5])]),
 }
 
 
@@ -118,10 +128,11 @@ def test_every_public_op_has_a_case():
                "sigmoid", "softplus", "relu", "clip", "maximum", "minimum", "where", "sum", "mean", "max", "min",
                "var", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes", "expand_dims",
                "squeeze", "flatten", "broadcast_to", "concatenate", "stack", "split", "pad", "getitem",
-               "matmul", "dot"}
+               "matmul", "dot", "norm", "std", "clone", "astype", "cat", "permute", "unsqueeze"}
+    not_differentiable = {"argmax", "argmin"}
     public = {n for n in dir(ag.ops) if not n.startswith("_") and n.islower() and callable(getattr(ag.ops, n))
               and getattr(getattr(ag.ops, n), "__module__", "").startswith("autograd.ops.")}
-    assert public - covered == set(), f"ops without a gradgrad case: {sorted(public - covered)}"
+    assert public - covered - not_differentiable == set(), f"ops without a gradgrad case: {sorted(public - covered)}"
     for op in covered:
         assert any(case.startswith(op) for case in CASES) or op == "getitem", op
 

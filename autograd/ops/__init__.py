@@ -1,33 +1,57 @@
-"""Built-in ops, each a `Function` whose forward and backward sit side by side.
+"""Built-in ops, each a `Function` whose forward and backward sit side by side (or a row of the elementwise
+table). Tensor's methods (`t.exp()`, `t.sum(axis=1)`) are one-line calls of these functions."""
+from __future__ import annotations
 
-This module also gives `Tensor` its methods (`t.exp()`, `t.sum(axis=1)`, ...), so each op is
-defined once and reachable both as `ag.exp(t)` and as `t.exp()`.
-"""
-from ..tensor import Tensor
-from .arithmetic import Abs, Add, Div, Mul, Neg, Pow, Sub, abs, add, div, mul, neg, pow, sub
-from .elementwise import (Clip, Cos, Exp, Log, Maximum, Minimum, Relu, Sigmoid, Sin, Softplus, Sqrt, Tanh,
-                          Where, clip, cos, exp, log, maximum, minimum, relu, sigmoid, sin, softplus, sqrt,
-                          tanh, where)
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor, data_of
+from .arithmetic import Add, Div, Mul, Pow, Sub, add, div, mul, pow, sub
+from .elementwise import (Abs, Clip, Cos, Elementwise, Exp, Log, Maximum, Minimum, Neg, Relu, Sigmoid, Sin, Softplus,
+                          Sqrt, Tanh, Where, abs, clip, cos, exp, log, maximum, minimum, neg, relu, sigmoid, sin,
+                          softplus, sqrt, tanh, where)
 from .linalg import MatMul, dot, matmul
-from .reduce import (LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Sum, log_softmax, logsumexp, max, mean,
-                     min, softmax, sum, var)
-from .shape import (BroadcastTo, Concatenate, GetItem, IndexAdd, Pad, Reshape, Stack, Transpose, broadcast_to,
-                    concatenate, expand_dims, flatten, getitem, pad, reshape, split, squeeze, stack, swapaxes,
-                    transpose)
+from .reduce import (LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Softmax, Sum, argmax, argmin, log_softmax,
+                     logsumexp, max, mean, min, norm, softmax, std, sum, var)
+from .shape import (AsType, BroadcastTo, Clone, Concatenate, GetItem, IndexAdd, Pad, Reshape, Stack, Transpose,
+                    astype, broadcast_to, cat, clone, concatenate, expand_dims, flatten, getitem, pad, permute,
+                    reshape, split, squeeze, stack, swapaxes, transpose, unsqueeze)
 
-_METHODS = [abs, exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, clip, sum, mean, max, min, var,
-            logsumexp, softmax, log_softmax, reshape, transpose, swapaxes, expand_dims, squeeze, flatten,
-            broadcast_to, split, pad, matmul, dot]
-import sys as _sys  # noqa: E402
+__all__ = [
+    "Abs", "Add", "AsType", "BroadcastTo", "Clip", "Clone", "Concatenate", "Cos", "Div", "Elementwise", "Exp",
+    "GetItem", "IndexAdd", "Log", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "Mean", "Min", "Minimum",
+    "Mul", "Neg", "Norm", "Pad", "Pow", "Relu", "Reshape", "Sigmoid", "Sin", "Softmax", "Softplus", "Sqrt",
+    "Stack", "Sub", "Sum", "Tanh", "Transpose", "Where",
+    "abs", "add", "argmax", "argmin", "astype", "broadcast_to", "cat", "clip", "clone", "concatenate", "cos",
+    "div", "dot", "exp", "expand_dims", "flatten", "getitem", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "neg", "norm", "pad", "permute", "pow", "relu", "reshape",
+    "sigmoid", "sin", "softmax", "softplus", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
+    "swapaxes", "tanh", "transpose", "unsqueeze", "var", "where", "numpy_ufunc",
+]
 
-_tensor_module = _sys.modules[Tensor.__module__]
-_tensor_module.ops = _sys.modules[__name__]
-from .. import engine as _engine  # noqa: E402
+# numpy ufuncs that run as differentiable ops when a Tensor is an operand (`np.exp(t)`, `array * t`).
+_UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.power: pow,
+           np.matmul: matmul, np.negative: neg, np.exp: exp, np.log: log, np.sqrt: sqrt, np.sin: sin, np.cos: cos,
+           np.tanh: tanh, np.absolute: abs, np.maximum: maximum, np.minimum: minimum,
+           np.positive: lambda x: x}
+_COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.isfinite, np.isnan,
+            np.isinf, np.sign, np.logical_not, np.invert}
 
-_tensor_module.engine = _engine
-from ..function import binary as _fast_binary  # noqa: E402
 
-_tensor_module._binary = _fast_binary
-for _f in _METHODS:
-    setattr(Tensor, _f.__name__, _f)
-Tensor.pow = pow
+def numpy_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """Tensor.__array_ufunc__: differentiable ufuncs become ops; comparisons give bool tensors; writing into
+    an array (`array -= t`, out=) and anything else is refused with a message saying what to do."""
+    name = f"np.{ufunc.__name__}"
+    if kwargs.get("out") is not None:
+        raise TypeError(f"{name}: cannot write the result into a numpy array in place (e.g. `array -= tensor`): "
+                        "a Tensor is not an array; use `array -= tensor.numpy()` or `result = array - tensor`")
+    if method != "__call__" or kwargs:
+        raise TypeError(f"{name}.{method} with {sorted(kwargs) or 'no'} keywords is not supported on Tensors; "
+                        "use the autograd function of the same name, or tensor.numpy()")
+    if ufunc in _UFUNCS:
+        return _UFUNCS[ufunc](*inputs)
+    if ufunc in _COMPARE:
+        return Tensor._make(ufunc(*(data_of(x) for x in inputs)), False, None)
+    raise TypeError(f"{name} is not differentiable here: use an autograd op, or apply it to tensor.numpy() "
+                    "(which leaves the graph)")

@@ -1,11 +1,11 @@
-"""Binary arithmetic and unary sign ops. Broadcasting is undone by the engine, not here."""
+"""Binary arithmetic. Broadcasting is undone by the engine, not here."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, binary, unary
-from ..tensor import ArrayLike, Tensor
-from .elementwise import log
+from .._tensor import ArrayLike, Tensor, data_of
+from ..function import Function, call
+from .elementwise import math_of
 
 
 class Add(Function):
@@ -58,7 +58,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b;  da = g b a^(b-1), db = g a^b log(a)."""
+    """a ** b;  da = g b a^(b-1) (0 where b = 0), db = g a^b log(a) (0 where a = 0 and b >= 0), as in PyTorch."""
     name = "pow"
 
     @staticmethod
@@ -71,68 +71,48 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved
         na, nb = ctx.needs_input_grad
-        if na:  # the common square gets a cheaper rule: d(a^2) = 2a
-            if type(b) is not int or b != 2:
-                da = g * (b * a ** (b - 1))
-            elif type(g) is np.ndarray and type(a) is np.ndarray and g.shape == a.shape:
-                da = a * 2.0  # plain arrays: one new buffer
-                da *= g
+        m = math_of(g)
+        da = db = None
+        if na:
+            if type(b) is int and b == 2:  # the common square: d(a^2) = 2a, one buffer for plain arrays
+                if type(g) is np.ndarray and type(a) is np.ndarray and g.shape == a.shape:
+                    da = a * 2.0
+                    da *= g
+                else:
+                    da = g * (2.0 * a)
             else:
-                da = g * (2.0 * a)
-        return (da if na else None), (g * out * log(a) if nb else None)
-
-
-class Neg(Function):
-    """-a;  da = -g."""
-    name = "neg"
-    forward = staticmethod(lambda ctx, a: -a)
-    backward = staticmethod(lambda ctx, g: -g)
-
-
-class Abs(Function):
-    """|a|;  da = g sign(a)."""
-    name = "abs"
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.sign = np.sign(a)
-        return np.abs(a)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.sign
+                # b = 0 at a = 0 would give 0 * inf = nan: the derivative of a^0 is 0 (PyTorch agrees)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    zero = (data_of(b) == 0) & (data_of(a) == 0)
+                    da = g * m.where(zero, 0.0, b * m.where(zero, 1.0, a) ** (b - 1))
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # a = 0 would give 0 * log 0 = nan: the limit (and PyTorch) says 0 for b >= 0
+                zero = (data_of(a) == 0) & (data_of(b) >= 0)
+                db = g * m.where(zero, 0.0, out * m.log(m.where(zero, 1.0, a)))
+        return da, db
 
 
 def add(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a + b with broadcasting."""
-    return binary(Add, a, b)
+    return call(Add, a, b)
 
 
 def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a - b with broadcasting."""
-    return binary(Sub, a, b)
+    return call(Sub, a, b)
 
 
 def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a * b with broadcasting."""
-    return binary(Mul, a, b)
+    return call(Mul, a, b)
 
 
 def div(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a / b with broadcasting."""
-    return binary(Div, a, b)
+    return call(Div, a, b)
 
 
 def pow(a: ArrayLike, b: ArrayLike) -> Tensor:  # noqa: A001
     """a ** b; b may be a Tensor."""
-    return binary(Pow, a, b)
-
-
-def neg(a: ArrayLike) -> Tensor:
-    """-a."""
-    return unary(Neg, a)
-
-
-def abs(a: ArrayLike) -> Tensor:  # noqa: A001
-    """|a| (gradient sign(a), 0 at 0)."""
-    return unary(Abs, a)
+    return call(Pow, a, b)

@@ -1,161 +1,105 @@
-"""Elementwise functions. Each rule is the local derivative times the incoming gradient g."""
+"""Elementwise functions: a table of simple ones (forward and derivative on one line each), and classes for
+the ones with options, two inputs, or a worked example of the custom-op protocol (sigmoid).
+
+A derivative is written once for both kinds of backward: `m` is numpy (plain arrays, an ordinary
+backward) or this package (Tensors, under create_graph), so the same line is differentiable again.
+"""
 from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Callable
 
 import numpy as np
 
-from ..function import Function, binary, unary
-from ..tensor import ArrayLike, Tensor
+from .._tensor import ArrayLike, Tensor
+from ..function import Function, call
 
 
-class Exp(Function):
-    """exp(x);  dx = g exp(x)."""
-    name = "exp"
-
-    @staticmethod
-    def forward(ctx, x):
-        out = np.exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g * out
-
-
-class Log(Function):
-    """log(x);  dx = g / x."""
-    name = "log"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g / x
+def _sigmoid_array(x: Any) -> Any:
+    """1 / (1 + exp(-x)) from exp(-|x|) and the two stable halves: a few ulps of relative error
+    everywhere, never overflowing (exactly 1 at +1000 and 0 only where the true value underflows)."""
+    if type(x) is not np.ndarray or not x.ndim:
+        e = np.exp(-np.abs(x))
+        return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # in place from here on: this op is on the hot path of every sigmoid network
+    s = e + 1.0
+    np.reciprocal(s, out=s)  # 1 / (1 + e): sigmoid(|x|)
+    np.multiply(s, e, out=s, where=x < 0)  # e / (1 + e): sigmoid(-|x|)
+    return s
 
 
-class Sqrt(Function):
-    """sqrt(x);  dx = g / (2 sqrt(x))."""
-    name = "sqrt"
-
-    @staticmethod
-    def forward(ctx, x):
-        out = np.sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g / (2.0 * out)
+# The two namespaces a derivative can be written in (see the module docstring).
+_NP = SimpleNamespace(cos=np.cos, sin=np.sin, sign=np.sign, sigmoid=_sigmoid_array, where=np.where, log=np.log,
+                      exp=np.exp)
+_AG = SimpleNamespace(cos=lambda x: cos(x), sin=lambda x: sin(x), sign=lambda x: np.sign(x.data),
+                      sigmoid=lambda x: sigmoid(x), where=lambda c, a, b: where(c, a, b), log=lambda x: log(x),
+                      exp=lambda x: exp(x))
 
 
-class Sin(Function):
-    """sin(x);  dx = g cos(x)."""
-    name = "sin"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.sin(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * cos(x)
+def math_of(g: Any) -> SimpleNamespace:
+    """numpy for plain arrays, autograd's ops for Tensors (create_graph)."""
+    return _AG if isinstance(g, Tensor) else _NP
 
 
-class Cos(Function):
-    """cos(x);  dx = -g sin(x)."""
-    name = "cos"
+class Elementwise(Function):
+    """y = f(x);  dx = g f'(x), with f and f' taken from the table below."""
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.cos(x)
+    f: Callable = staticmethod(lambda x: x)
+    df: Callable = staticmethod(lambda m, x, y: 1.0)
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return -g * sin(x)
+    @classmethod
+    def forward(cls, ctx, x):
+        y = cls.f(x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved
+        return g * cls.df(math_of(g), x, y)
 
 
-class Tanh(Function):
-    """tanh(x);  dx = g (1 - tanh(x)^2)."""
-    name = "tanh"
-
-    @staticmethod
-    def forward(ctx, x):
-        out = np.tanh(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved
-        return g * (1.0 - out * out)
+# name       forward                            derivative f'(x), from x and y = f(x)      the math
+_TABLE = [
+    ("exp",      np.exp,                            lambda m, x, y: y,                   "e^x;  d/dx = e^x"),
+    ("log",      np.log,                            lambda m, x, y: 1.0 / x,             "ln x;  d/dx = 1/x"),
+    ("sqrt",     np.sqrt,                           lambda m, x, y: 0.5 / y,             "√x;  d/dx = 1/(2√x)"),
+    ("sin",      np.sin,                            lambda m, x, y: m.cos(x),            "sin x;  d/dx = cos x"),
+    ("cos",      np.cos,                            lambda m, x, y: -m.sin(x),           "cos x;  d/dx = -sin x"),
+    ("tanh",     np.tanh,                           lambda m, x, y: 1.0 - y * y,         "tanh x;  d/dx = 1 - tanh²x"),
+    ("softplus", lambda x: np.logaddexp(0.0, x),    lambda m, x, y: m.sigmoid(x),        "ln(1 + e^x), stable;  d/dx = σ(x)"),
+    ("relu",     lambda x: np.maximum(x, 0.0),      lambda m, x, y: x > 0,               "max(x, 0);  d/dx = [x > 0]"),
+    ("abs",      np.abs,                            lambda m, x, y: m.sign(x),           "|x|;  d/dx = sign x (0 at 0)"),
+    ("neg",      np.negative,                       lambda m, x, y: -1.0,                "-x;  d/dx = -1"),
+]
+_OPS = {name: type(name.capitalize(), (Elementwise,), {"name": name, "f": staticmethod(f), "df": staticmethod(df),
+                                                       "__doc__": doc})
+        for name, f, df, doc in _TABLE}
+Exp, Log, Sqrt, Sin, Cos, Tanh, Softplus, Relu, Abs, Neg = _OPS.values()
 
 
 class Sigmoid(Function):
-    """1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2: nothing can overflow, sigmoid(+-1000) is exactly
-    1 and 0, and the error is below 1e-16 everywhere;  dx = g s (1 - s).
-    (Use softplus, log_softmax or BCE-with-logits for log-probabilities of far-off tails.)"""
+    """σ(x) = 1 / (1 + e^-x), accurate to a few ulps and finite for any x;  dx = g σ(1 - σ).
+    (For log-probabilities of far tails use softplus, log_softmax or BCE-with-logits.)"""
     name = "sigmoid"
 
     @staticmethod
     def forward(ctx, x):
-        if type(x) is np.ndarray and x.ndim:  # in place: this op is on the hot path of every sigmoid network
-            out = x * 0.5
-            np.tanh(out, out=out)
-            out *= 0.5
-            out += 0.5
-        else:
-            out = 0.5 * np.tanh(0.5 * x) + 0.5
+        out = _sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved
-        if type(g) is np.ndarray and type(out) is np.ndarray:  # plain arrays: reuse one buffer
-            d = 1.0 - out
-            d *= out
+        (s,) = ctx.saved
+        if type(g) is np.ndarray and type(s) is np.ndarray:  # plain arrays: one buffer instead of three
+            d = 1.0 - s
+            d *= s
             d *= g
             return d
-        return g * out * (1.0 - out)
-
-
-class Softplus(Function):
-    """log(1 + exp(x)), stable for any x;  dx = g sigmoid(x)."""
-    name = "softplus"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.logaddexp(0.0, x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved
-        return g * sigmoid(x)
-
-
-class Relu(Function):
-    """max(x, 0);  dx = g [x > 0]."""
-    name = "relu"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.mask = x > 0
-        return np.maximum(x, 0.0)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.mask
+        return g * s * (1.0 - s)
 
 
 class Clip(Function):
@@ -164,17 +108,18 @@ class Clip(Function):
 
     @staticmethod
     def forward(ctx, x, lo=None, hi=None):
-        mask = np.ones(np.shape(x), dtype=bool)  # a local: ctx ignores writes when nothing is recorded
+        inside = np.ones(np.shape(x), dtype=bool)
         if lo is not None:
-            mask &= x >= lo
+            inside &= x >= lo
         if hi is not None:
-            mask &= x <= hi
-        ctx.mask = mask
+            inside &= x <= hi
+        ctx.save_for_backward(inside)
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.mask
+        (inside,) = ctx.saved
+        return g * inside
 
 
 class Maximum(Function):
@@ -183,12 +128,13 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.wa = (a > b) + 0.5 * (a == b)
+        ctx.save_for_backward((a > b) + 0.5 * (a == b))
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.wa, g * (1.0 - ctx.wa)
+        (wa,) = ctx.saved
+        return g * wa, g * (1.0 - wa)
 
 
 class Minimum(Function):
@@ -197,71 +143,85 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.wa = (a < b) + 0.5 * (a == b)
+        ctx.save_for_backward((a < b) + 0.5 * (a == b))
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.wa, g * (1.0 - ctx.wa)
+        (wa,) = ctx.saved
+        return g * wa, g * (1.0 - wa)
 
 
 class Where(Function):
-    """cond ? a : b. The unselected side gets an exact zero gradient, even where its value is inf/NaN."""
+    """cond ? a : b. The unselected side gets an exact zero gradient, even where g or its value is inf/NaN."""
     name = "where"
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.cond = cond = np.asarray(cond, dtype=bool)  # read back from the local: ctx may ignore writes
+        cond = np.asarray(cond, dtype=bool)
+        ctx.save_for_backward(cond)
         return np.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return None, g * ctx.cond, g * ~ctx.cond
+        (cond,) = ctx.saved
+        m = math_of(g)
+        return None, m.where(cond, g, 0.0), m.where(cond, 0.0, g)
 
 
 def exp(x: ArrayLike) -> Tensor:
     """e**x."""
-    return unary(Exp, x)
+    return call(Exp, x)
 
 
 def log(x: ArrayLike) -> Tensor:
     """Natural logarithm."""
-    return unary(Log, x)
+    return call(Log, x)
 
 
 def sqrt(x: ArrayLike) -> Tensor:
     """Square root."""
-    return unary(Sqrt, x)
+    return call(Sqrt, x)
 
 
 def sin(x: ArrayLike) -> Tensor:
     """Sine."""
-    return unary(Sin, x)
+    return call(Sin, x)
 
 
 def cos(x: ArrayLike) -> Tensor:
     """Cosine."""
-    return unary(Cos, x)
+    return call(Cos, x)
 
 
 def tanh(x: ArrayLike) -> Tensor:
     """Hyperbolic tangent."""
-    return unary(Tanh, x)
+    return call(Tanh, x)
 
 
 def sigmoid(x: ArrayLike) -> Tensor:
-    """Logistic function, finite for any input."""
-    return unary(Sigmoid, x)
+    """Logistic function, accurate and finite for any input."""
+    return call(Sigmoid, x)
 
 
 def softplus(x: ArrayLike) -> Tensor:
     """log(1 + e**x), finite for any input."""
-    return unary(Softplus, x)
+    return call(Softplus, x)
 
 
 def relu(x: ArrayLike) -> Tensor:
     """max(x, 0)."""
-    return unary(Relu, x)
+    return call(Relu, x)
+
+
+def abs(x: ArrayLike) -> Tensor:  # noqa: A001
+    """|x| (gradient sign(x), 0 at 0)."""
+    return call(Abs, x)
+
+
+def neg(x: ArrayLike) -> Tensor:
+    """-x."""
+    return call(Neg, x)
 
 
 def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tensor:
@@ -271,12 +231,12 @@ def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tens
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise max; ties split the gradient evenly."""
-    return binary(Maximum, a, b)
+    return call(Maximum, a, b)
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Elementwise min; ties split the gradient evenly."""
-    return binary(Minimum, a, b)
+    return call(Minimum, a, b)
 
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, binary
-from ..tensor import ArrayLike, Tensor
+from .._tensor import ArrayLike, Tensor, data_of
+from ..function import Function, call
+from .arithmetic import Mul
+from .shape import transpose
 
 
 class MatMul(Function):
@@ -42,15 +44,21 @@ class MatMul(Function):
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Matrix product with numpy's rules for 1-d and batched operands."""
-    return binary(MatMul, a, b)
+    return call(MatMul, a, b)
 
 
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """np.dot for operands of up to 2 dimensions (0-d operands multiply)."""
-    na, nb = np.ndim(getattr(a, "data", a)), np.ndim(getattr(b, "data", b))
-    if na == 0 or nb == 0:
-        return a * b
-    if na > 2 or nb > 2:
-        raise ValueError(f"dot: operands of shapes {np.shape(getattr(a, 'data', a))} and "
-                         f"{np.shape(getattr(b, 'data', b))}: use matmul for more than 2 dimensions")
-    return binary(MatMul, a, b)
+    """np.dot for any number of dimensions: a product for 0-d operands, matmul up to a 2-d `b`, and otherwise
+    the sum over a's last axis and b's second-to-last (composed from transpose, reshape and matmul)."""
+    da, db = np.shape(data_of(a)), np.shape(data_of(b))
+    if not da or not db:
+        return call(Mul, a, b)
+    if len(db) <= 2:
+        return call(MatMul, a, b)
+    if da[-1] != db[-2]:
+        raise ValueError(f"dot: shapes {da} and {db} not aligned: {da[-1]} (last axis of a) != {db[-2]} "
+                         "(second-to-last axis of b)")
+    # Move b's contracted axis to the front: (k, rest..., n) -> (k, rest * n), one matmul, then unfold.
+    order = (len(db) - 2,) + tuple(range(len(db) - 2)) + (len(db) - 1,)
+    b2 = transpose(b, order).reshape((db[-2], -1))
+    return matmul(a, b2).reshape(da[:-1] + db[:-2] + db[-1:])

@@ -1,25 +1,51 @@
-"""Reductions over `axis` (None, int or tuple, negatives allowed) with `keepdims`, and softmax-like ops."""
+"""Reductions over `axis` (None, int or tuple, negatives allowed) with `keepdims`, and softmax-like ops.
+
+Every reduction also takes PyTorch's `dim=`/`keepdim=`; with `dim=` a call means what it means in PyTorch
+(`max(dim=1)` returns values and indices, `var(dim=0)` is unbiased), with `axis=` what it means in numpy.
+"""
 from __future__ import annotations
 
 import builtins
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..function import Function, unary
-from ..tensor import ArrayLike, Axis, Tensor
-from .elementwise import exp
+from .._tensor import ArrayLike, Axis, Tensor, data_of
+from ..function import Function, call
 from .shape import broadcast_to
 
 
-def _kept_shape(shape: tuple, axis, keepdims: bool) -> tuple | None:
+def reduction_args(op: str, axis: Axis, keepdims: bool, kw: dict) -> tuple[Axis, bool, bool]:
+    """(axis, keepdims, torch) from numpy's or PyTorch's keywords; `torch` says dim= was used."""
+    torch = "dim" in kw
+    if torch:
+        if axis is not None:
+            raise TypeError(f"{op}: give axis= or dim=, not both")
+        axis = kw.pop("dim")
+        axis = tuple(axis) if isinstance(axis, list) else axis
+    if "keepdim" in kw:
+        keepdims = bool(kw.pop("keepdim"))
+    for k in ("dtype", "out"):  # what np.sum(t) and friends pass along
+        if kw.get(k, None) is not None:
+            raise TypeError(f"{op}: {k}= is not supported on tensors (got {kw[k]!r})")
+        kw.pop(k, None)
+    if kw:
+        raise TypeError(f"{op}: unexpected keyword argument(s) {', '.join(map(repr, kw))}")
+    return axis, keepdims, torch
+
+
+def _axes(op: str, shape: tuple, axis: Axis) -> tuple:
+    """axis as a tuple of non-negative ints, or a clear error naming the op and the shape."""
+    axes = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -len(shape) <= a < builtins.max(len(shape), 1):
+            raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {shape}")
+    return tuple(a % builtins.max(len(shape), 1) for a in axes)
+
+
+def _kept_shape(shape: tuple, axes: tuple, keepdims: bool) -> tuple | None:
     """The shape the reduced result has with keepdims=True (None when it already has it)."""
-    if keepdims:
-        return None
-    if axis is None:
-        return (1,) * len(shape)
-    axes = (axis,) if isinstance(axis, int) else axis
-    axes = {a % len(shape) for a in axes} if shape else set()
-    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+    return None if keepdims else tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
 def _broadcast(g, shape):
@@ -32,9 +58,9 @@ def _broadcast(g, shape):
     return out
 
 
-def _expand(g, ctx):
+def _expand(g, kept):
     """Put the reduced axes back as size 1 so g broadcasts against the input."""
-    return g if ctx.kept is None else g.reshape(ctx.kept)
+    return g if kept is None else g.reshape(kept)
 
 
 class Sum(Function):
@@ -43,15 +69,17 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        if type(x) is np.ndarray and axis is None and not keepdims:  # a full sum: the common loss
-            ctx.shape, ctx.kept = x.shape, None
-            return x.sum()
-        ctx.shape, ctx.kept = np.shape(x), _kept_shape(np.shape(x), axis, keepdims)
+        shape = np.shape(x)
+        if axis is None and not keepdims:  # a full sum: the common loss
+            ctx.save_for_backward(shape, None)
+            return x.sum() if type(x) is np.ndarray else np.sum(x)
+        ctx.save_for_backward(shape, _kept_shape(shape, _axes("sum", shape, axis), keepdims))
         return np.sum(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(ctx, g):
-        return _broadcast(_expand(g, ctx), ctx.shape)
+        shape, kept = ctx.saved
+        return _broadcast(_expand(g, kept), shape)
 
 
 class Mean(Function):
@@ -60,14 +88,17 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
+        shape = np.shape(x)
+        axes = _axes("mean", shape, axis)
         out = np.mean(x, axis=axis, keepdims=keepdims)
-        ctx.shape, ctx.kept = np.shape(x), _kept_shape(np.shape(x), axis, keepdims)
-        ctx.n = builtins.max(np.size(x), 1) / builtins.max(np.size(out), 1)
+        n = builtins.max(int(np.prod([shape[a] for a in axes])), 1)
+        ctx.save_for_backward(shape, _kept_shape(shape, axes, keepdims), n)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return _broadcast(_expand(g, ctx) / ctx.n, ctx.shape)
+        shape, kept, n = ctx.saved
+        return _broadcast(_expand(g, kept) / n, shape)
 
 
 class _Extreme(Function):
@@ -77,15 +108,19 @@ class _Extreme(Function):
 
     @classmethod
     def forward(cls, ctx, x, axis=None, keepdims=False):
+        shape = np.shape(x)
+        axes = _axes(cls.name, shape, axis)
+        if 0 in [shape[a] for a in axes]:
+            raise ValueError(f"{cls.name}: cannot reduce an empty axis (shape {shape}, axis {axis})")
         out = cls.reduce(x, axis=axis, keepdims=True)
         hit = x == out
-        ctx.weight = hit / np.sum(hit, axis=axis, keepdims=True)
-        ctx.shape, ctx.kept = np.shape(x), _kept_shape(np.shape(x), axis, keepdims)
-        return out if keepdims else (np.squeeze(out, axis) if axis is not None else out.reshape(()))
+        ctx.save_for_backward(hit / np.sum(hit, axis=axis, keepdims=True), _kept_shape(shape, axes, keepdims))
+        return out if keepdims else out.reshape([s for i, s in enumerate(shape) if i not in axes])
 
     @staticmethod
     def backward(ctx, g):
-        return _expand(g, ctx) * ctx.weight
+        weight, kept = ctx.saved
+        return _expand(g, kept) * weight
 
 
 class Max(_Extreme):
@@ -100,25 +135,37 @@ class Min(_Extreme):
     reduce = staticmethod(np.min)
 
 
+def _log_softmax_array(op: str, x: Any, axis: Axis) -> tuple:
+    """(x - m) - log(sum(exp(x - m))) with m the max (finite maxima only): full precision for large logits,
+    since x - m is exact near the max and the log term is small. Returns it and log(sum(...)) + m."""
+    _axes(op, np.shape(x), axis)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    shifted = x - m
+    lse = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return shifted - lse, lse + m
+
+
 class LogSumExp(Function):
-    """log(sum(exp(x))) over axis, shifted by the max so it never overflows;  dx = g exp(x - out)."""
+    """log(sum(exp(x))) over axis, shifted by the max so it never overflows;  dx = g softmax(x)."""
     name = "logsumexp"
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        m = np.max(x, axis=axis, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0.0)
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-        ctx.kept = _kept_shape(np.shape(x), axis, keepdims)
+        logp, out = _log_softmax_array("logsumexp", x, axis)
+        kept = _kept_shape(np.shape(x), _axes("logsumexp", np.shape(x), axis), keepdims)
         if not keepdims:
             out = out.reshape(()) if axis is None else np.squeeze(out, axis)
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x, out, kept)
+        ctx.logp = logp  # exact log-softmax for an ordinary backward (x - out loses digits at large x)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, out = ctx.saved
-        return _expand(g, ctx) * exp(x - _expand(out, ctx))
+        x, out, kept = ctx.saved
+        if isinstance(g, Tensor):  # create_graph: written with ops so it differentiates again
+            return _expand(g, kept) * (x - _expand(out, kept)).exp()
+        return _expand(g, kept) * np.exp(ctx.logp)
 
 
 class Softmax(Function):
@@ -127,76 +174,157 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
-        ctx.save_for_backward(out)
+        logp, _ = _log_softmax_array("softmax", x, axis)
+        out = np.exp(logp)
+        ctx.save_for_backward(out, axis)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (s,) = ctx.saved
-        axis = ctx.options.get("axis", -1)
+        s, axis = ctx.saved
         return s * (g - (g * s).sum(axis=axis, keepdims=True))
 
 
 class LogSoftmax(Function):
-    """x - logsumexp(x) along axis;  dx = g - softmax(x) sum(g)."""
+    """x - logsumexp(x) along axis, computed as (x - m) - log(sum(exp(x - m)));  dx = g - softmax(x) sum(g)."""
     name = "log_softmax"
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        m = np.max(x, axis=axis, keepdims=True)
-        out = x - (np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m)
-        ctx.save_for_backward(out)
+        out, _ = _log_softmax_array("log_softmax", x, axis)
+        ctx.save_for_backward(out, axis)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved
-        axis = ctx.options.get("axis", -1)
-        return g - exp(out) * g.sum(axis=axis, keepdims=True)
+        out, axis = ctx.saved
+        return g - out.exp() * g.sum(axis=axis, keepdims=True) if isinstance(out, Tensor) else \
+            g - np.exp(out) * g.sum(axis=axis, keepdims=True)
 
 
-def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+class MaxResult(NamedTuple):
+    """What `max(dim=...)`/`min(dim=...)` return, as in PyTorch."""
+    values: Tensor
+    indices: Tensor
+
+
+def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Tensor:  # noqa: A001
     """Sum over axis (all axes when None)."""
+    axis, keepdims, _ = reduction_args("sum", axis, keepdims, kw)
     if axis is None and not keepdims:  # the full sum (a loss) records no options: the cheaper path
-        return unary(Sum, x)
+        return call(Sum, x)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
-def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """Mean over axis."""
+    axis, keepdims, _ = reduction_args("mean", axis, keepdims, kw)
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
 
-def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Max over axis; ties share the gradient."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+def _extreme(cls: type, arg: Any, x: ArrayLike, axis: Axis, keepdims: bool, kw: dict) -> Any:
+    axis, keepdims, torch = reduction_args(cls.name, axis, keepdims, kw)
+    values = cls.apply(x, axis=axis, keepdims=keepdims)
+    if torch and axis is not None:
+        return MaxResult(values, Tensor._make(arg(np.asarray(data_of(x)), axis=axis, keepdims=keepdims), False, None))
+    return values
 
 
-def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
-    """Min over axis; ties share the gradient."""
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: A001
+    """Max over axis; ties share the gradient. With dim= (PyTorch): (values, indices)."""
+    return _extreme(Max, np.argmax, x, axis, keepdims, kw)
 
 
-def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
+def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Any:  # noqa: A001
+    """Min over axis; ties share the gradient. With dim= (PyTorch): (values, indices)."""
+    return _extreme(Min, np.argmin, x, axis, keepdims, kw)
+
+
+def _arg(op: str, fn: Any, x: ArrayLike, axis: int | None, keepdims: bool, kw: dict) -> Tensor:
+    axis, keepdims, _ = reduction_args(op, axis, keepdims, kw)
+    d = np.asarray(data_of(x))
+    if axis is not None:
+        _axes(op, d.shape, axis)
+    if d.size == 0:
+        raise ValueError(f"{op}: the tensor is empty (shape {d.shape})")
+    return Tensor._make(np.asarray(fn(d, axis=axis, keepdims=keepdims)), False, None)
+
+
+def argmax(x: ArrayLike, axis: int | None = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Index of the largest element (over all elements, flattened, when axis is None); no gradient."""
+    return _arg("argmax", np.argmax, x, axis, keepdims, kw)
+
+
+def argmin(x: ArrayLike, axis: int | None = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Index of the smallest element; no gradient."""
+    return _arg("argmin", np.argmin, x, axis, keepdims, kw)
+
+
+def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Tensor:
     """log(sum(exp(x))) over axis, finite for any finite input."""
+    axis, keepdims, _ = reduction_args("logsumexp", axis, keepdims, kw)
     return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
 
 
-def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
+def softmax(x: ArrayLike, axis: int = -1, **kw: Any) -> Tensor:
     """Softmax along axis, finite for any finite input."""
+    axis, _, _ = reduction_args("softmax", None if "dim" in kw else axis, False, kw)
     return Softmax.apply(x, axis=axis)
 
 
-def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
-    """Log of softmax along axis, finite for any finite input."""
+def log_softmax(x: ArrayLike, axis: int = -1, **kw: Any) -> Tensor:
+    """Log of softmax along axis, finite and accurate for any finite input."""
+    axis, _, _ = reduction_args("log_softmax", None if "dim" in kw else axis, False, kw)
     return LogSoftmax.apply(x, axis=axis)
 
 
-def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over axis, composed from mean and sum so every order of derivative comes for free."""
-    shape = np.shape(getattr(x, "data", x))
-    n = int(np.prod(shape)) // int(np.prod(_kept_shape(shape, axis, False)))
-    d = x - mean(x, axis=axis, keepdims=True)
-    return sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
+def _ddof(op: str, ddof: int | None, torch: bool, kw: dict) -> int:
+    unbiased, correction = kw.pop("unbiased", None), kw.pop("correction", None)
+    if correction is not None:
+        return int(correction)
+    if unbiased is not None:
+        return int(bool(unbiased))
+    return (1 if torch else 0) if ddof is None else ddof
+
+
+def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | None = None, **kw: Any) -> Tensor:
+    """Variance over axis (ddof=0 as in numpy; with dim= unbiased, as in PyTorch), composed from mean and sum
+    so every order of derivative comes for free."""
+    d = _ddof("var", ddof, "dim" in kw, kw)
+    axis, keepdims, _ = reduction_args("var", axis, keepdims, kw)
+    shape = np.shape(data_of(x))
+    n = int(np.prod([shape[a] for a in _axes("var", shape, axis)]))
+    if n - d <= 0:
+        raise ValueError(f"var: {n} element(s) over axis {axis} of shape {shape} with ddof={d}: not enough")
+    c = x - mean(x, axis=axis, keepdims=True)
+    return sum(c * c, axis=axis, keepdims=keepdims) / (n - d)
+
+
+def std(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | None = None, **kw: Any) -> Tensor:
+    """Standard deviation: sqrt of `var` (same keywords)."""
+    return var(x, axis, keepdims, ddof, **kw).sqrt()
+
+
+class Norm(Function):
+    """sqrt(sum(x^2)) over axis;  dx = g x / norm (0 where the norm is 0, as PyTorch's subgradient)."""
+    name = "norm"
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        shape = np.shape(x)
+        kept = _kept_shape(shape, _axes("norm", shape, axis), keepdims)
+        out = np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+        ctx.save_for_backward(x, out, kept)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, n, kept = ctx.saved
+        n = _expand(n, kept)
+        return _expand(g, kept) * x / (n + (data_of(n) == 0))
+
+
+def norm(x: ArrayLike, axis: Axis = None, keepdims: bool = False, **kw: Any) -> Tensor:
+    """Euclidean (2-)norm over axis (all elements when None)."""
+    axis, keepdims, _ = reduction_args("norm", axis, keepdims, kw)
+    return Norm.apply(x, axis=axis, keepdims=keepdims)

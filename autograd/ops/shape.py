@@ -5,8 +5,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..function import Function
-from ..tensor import ArrayLike, Axis, Tensor
+from .._tensor import ArrayLike, Axis, Tensor, data_of
+from ..function import Function, call
+
+
+def _ndim(x: Any) -> int:
+    return np.ndim(data_of(x))
+
+
+def _axis(op: str, axis: Any, ndim: int) -> int:
+    """One axis as a non-negative int, or an error naming the op (ndim: the number of valid axes)."""
+    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis!r} is out of range for {ndim} dimension(s)")
+    return int(axis) % ndim
 
 
 class Reshape(Function):
@@ -15,12 +26,12 @@ class Reshape(Function):
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = np.shape(x)
+        ctx.save_for_backward(np.shape(x))
         return np.reshape(x, shape)
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.in_shape)
+        return g.reshape(ctx.saved[0])
 
 
 class Transpose(Function):
@@ -31,18 +42,33 @@ class Transpose(Function):
     def forward(ctx, x, axes=None):
         out = np.transpose(x, axes)
         # Negative axes count from the end: normalise them, or the inverse permutation is wrong.
-        ctx.inverse = None if axes is None else tuple(np.argsort([a % max(np.ndim(x), 1) for a in axes]))
+        ctx.save_for_backward(None if axes is None else tuple(np.argsort([a % max(np.ndim(x), 1) for a in axes])))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(ctx.inverse)
+        return g.transpose(ctx.saved[0])
 
 
 class BroadcastTo(Function):
     """np.broadcast_to;  dx = g, which the engine sums back to x's shape."""
     name = "broadcast_to"
     forward = staticmethod(lambda ctx, x, shape: np.broadcast_to(x, shape))
+    backward = staticmethod(lambda ctx, g: g)
+
+
+class Clone(Function):
+    """A copy of x;  dx = g."""
+    name = "clone"
+    forward = staticmethod(lambda ctx, x: np.array(x, copy=True)[()] if np.ndim(x) == 0 else np.array(x, copy=True))
+    backward = staticmethod(lambda ctx, g: g)
+
+
+class AsType(Function):
+    """x in another dtype;  dx = g in x's dtype (the engine casts it back)."""
+    name = "astype"
+    forward = staticmethod(lambda ctx, x, dtype: np.asarray(x).astype(dtype)[()] if np.ndim(x) == 0
+                           else np.asarray(x).astype(dtype))
     backward = staticmethod(lambda ctx, g: g)
 
 
@@ -58,12 +84,12 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.in_shape = np.shape(x)
-        return x[index]
+        ctx.save_for_backward(np.shape(x))
+        return np.asarray(x)[index]
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(g, index=ctx.options["index"], shape=ctx.in_shape)
+        return IndexAdd.apply(g, index=ctx.options["index"], shape=ctx.saved[0])
 
 
 class IndexAdd(Function):
@@ -90,14 +116,17 @@ class Concatenate(Function):
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
-        ctx.bounds = np.cumsum([0] + [np.shape(x)[axis] for x in xs])
-        return np.concatenate(xs, axis=axis)
+        if not xs:
+            raise ValueError("needs at least one tensor")
+        axis = _axis("concatenate", axis, max(np.ndim(xs[0]), 1))
+        out = np.concatenate(xs, axis=axis)
+        ctx.save_for_backward(axis, np.cumsum([0] + [np.shape(x)[axis] for x in xs]))
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        axis = ctx.options["axis"] % g.ndim
+        axis, b = ctx.saved
         lead = (slice(None),) * axis
-        b = ctx.bounds
         return tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
 
 
@@ -107,14 +136,29 @@ class Stack(Function):
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
-        ctx.n = len(xs)
+        if not xs:
+            raise ValueError("needs at least one tensor")
+        axis = _axis("stack", axis, np.ndim(xs[0]) + 1)
+        ctx.save_for_backward(axis, len(xs))
         return np.stack(xs, axis=axis)
 
     @staticmethod
     def backward(ctx, g):
-        axis = ctx.options["axis"] % g.ndim
+        axis, n = ctx.saved
         lead = (slice(None),) * axis
-        return tuple(g[lead + (i,)] for i in range(ctx.n))
+        return tuple(g[lead + (i,)] for i in range(n))
+
+
+def pad_widths(pad_width: Any, ndim: int) -> np.ndarray:
+    """Every form np.pad accepts (n, (n,), (a, b), ((a, b),), one (n,) or (a, b) per axis) as an (ndim, 2) array."""
+    w = np.asarray(pad_width)
+    if w.dtype.kind not in "iu" or w.ndim > 2 or (w.ndim == 2 and w.shape[0] not in (1, ndim)) or \
+            (w.size and w.min() < 0):
+        raise ValueError(f"pad_width {pad_width!r} is not a valid np.pad width for {ndim} dimension(s)")
+    try:
+        return np.broadcast_to(w.reshape((1, -1)) if w.ndim == 1 else w, (ndim, 2)).astype(int)
+    except ValueError:
+        raise ValueError(f"pad_width {pad_width!r} is not a valid np.pad width for {ndim} dimension(s)") from None
 
 
 class Pad(Function):
@@ -123,29 +167,27 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, pad_width, value=0.0):
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int).reshape(-1, 2) if np.ndim(pad_width) else
-                                 np.asarray([[pad_width, pad_width]]), (np.ndim(x), 2))
-        ctx.centre = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(x)))
-        return np.pad(x, pad_width, mode="constant", constant_values=value)  # numpy broadcasts it, 0-d included
+        if np.ndim(x) == 0:
+            ctx.save_for_backward(())
+            return np.array(x, copy=True)[()]  # nothing to pad around a single number
+        widths = pad_widths(pad_width, np.ndim(x))
+        ctx.save_for_backward(tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(x))))
+        return np.pad(x, widths, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.centre]
-
-
-def _unwrap_index(index):
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+        return g[ctx.saved[0]]
 
 
 def getitem(x: ArrayLike, index: Any) -> Tensor:
     """x[index] for ints, slices, None, ..., boolean masks and integer arrays."""
-    return GetItem.apply(x, index=_unwrap_index(index))
+    if isinstance(index, tuple):
+        index = tuple(data_of(i) for i in index)
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    else:
+        index = data_of(index)
+    return GetItem.apply(x, index=index)
 
 
 def reshape(x: ArrayLike, *shape: Any) -> Tensor:
@@ -155,26 +197,57 @@ def reshape(x: ArrayLike, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape=shape)
 
 
-def transpose(x: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
-    """Permute the axes (reverse them by default)."""
+def transpose(x: ArrayLike, *axes: Any) -> Tensor:
+    """Permute the axes: reverse them (no argument), numpy's permutation (one sequence), or PyTorch's
+    `transpose(d0, d1)` (two ints: swap those two axes)."""
+    if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+        return swapaxes(x, *axes)
+    if len(axes) == 1:
+        axes = axes[0]
+    elif not axes:
+        axes = None
     return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+
+
+def permute(x: ArrayLike, *dims: Any) -> Tensor:
+    """PyTorch's permute: `x.permute(2, 0, 1)` or `x.permute((2, 0, 1))`."""
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    return Transpose.apply(x, axes=dims)
 
 
 def swapaxes(x: ArrayLike, a: int, b: int) -> Tensor:
     """Exchange two axes."""
-    axes = list(range(np.ndim(x.data if isinstance(x, Tensor) else x)))
+    n = _ndim(x)
+    axes = list(range(n))
+    a, b = _axis("swapaxes", a, n), _axis("swapaxes", b, n)
     axes[a], axes[b] = axes[b], axes[a]
-    return transpose(x, axes)
+    return Transpose.apply(x, axes=tuple(axes))
 
 
 def expand_dims(x: ArrayLike, axis: int) -> Tensor:
-    """Insert a size-1 axis at `axis`."""
-    return reshape(x, np.expand_dims(np.empty(np.shape(_unwrap_index(x)), dtype=bool), axis).shape)
+    """Insert a size-1 axis at `axis` (PyTorch: unsqueeze)."""
+    shape = list(np.shape(data_of(x)))
+    shape.insert(_axis("expand_dims", axis, len(shape) + 1), 1)
+    return reshape(x, tuple(shape))
 
 
-def squeeze(x: ArrayLike, axis: Axis = None) -> Tensor:
-    """Remove size-1 axes (all of them, or those in `axis`)."""
-    return reshape(x, np.squeeze(np.empty(np.shape(_unwrap_index(x)), dtype=bool), axis).shape)
+def squeeze(x: ArrayLike, axis: Axis = None, **kw: Any) -> Tensor:
+    """Remove size-1 axes (all of them, or those in `axis`/`dim`)."""
+    axis = kw.pop("dim", axis)
+    if kw:
+        raise TypeError(f"squeeze: unexpected keyword argument(s) {', '.join(map(repr, kw))}")
+    shape = np.shape(data_of(x))
+    axes = [i for i, s in enumerate(shape) if s == 1] if axis is None else \
+        [_axis("squeeze", a, max(len(shape), 1)) for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
+    for a in axes:
+        if a < len(shape) and shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
+    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: ArrayLike, dim: int) -> Tensor:
+    """Insert a size-1 axis at `dim` (PyTorch's name for expand_dims)."""
+    return expand_dims(x, dim)
 
 
 def flatten(x: ArrayLike) -> Tensor:
@@ -187,31 +260,64 @@ def broadcast_to(x: ArrayLike, shape: Sequence[int]) -> Tensor:
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def concatenate(xs: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return Concatenate.apply(*xs, axis=axis)
+def concatenate(xs: Sequence[ArrayLike], axis: int = 0, **kw: Any) -> Tensor:
+    """Join tensors along an existing axis (`dim=` accepted, as in torch.cat)."""
+    return Concatenate.apply(*xs, axis=kw.pop("dim", axis), **kw)
 
 
-def stack(xs: Sequence[ArrayLike], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return Stack.apply(*xs, axis=axis)
+def cat(xs: Sequence[ArrayLike], dim: int = 0) -> Tensor:
+    """PyTorch's name for concatenate."""
+    return Concatenate.apply(*xs, axis=dim)
 
 
-def split(x: ArrayLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list:
-    """Split into pieces along axis, as np.split does; each piece is an indexing op."""
-    n = np.shape(x.data if isinstance(x, Tensor) else x)[axis]
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of length {n} does not divide into {indices_or_sections} parts")
-        step = n // indices_or_sections
-        cuts = list(range(step, n, step))
+def stack(xs: Sequence[ArrayLike], axis: int = 0, **kw: Any) -> Tensor:
+    """Join tensors along a new axis (`dim=` accepted)."""
+    return Stack.apply(*xs, axis=kw.pop("dim", axis), **kw)
+
+
+def split(x: ArrayLike, sections: int | Sequence[int], axis: int = 0, **kw: Any) -> list:
+    """np.split: `sections` equal parts, or cut at the given indices. With dim= it is torch.split: pieces of
+    `sections` elements (the last may be shorter), or of the given sizes."""
+    torch = "dim" in kw
+    axis = kw.pop("dim", axis)
+    if kw:
+        raise TypeError(f"split: unexpected keyword argument(s) {', '.join(map(repr, kw))}")
+    shape = np.shape(data_of(x))
+    ax = _axis("split", axis, len(shape))
+    n = shape[ax]
+    if isinstance(sections, (int, np.integer)):
+        if sections <= 0:
+            raise ValueError(f"split: the number of {'elements per piece' if torch else 'sections'} must be "
+                             f"positive, got {sections}")
+        if torch:
+            cuts = list(range(sections, n, sections))
+        elif n % sections:
+            raise ValueError(f"split: axis {axis} of length {n} (shape {shape}) does not divide into {sections} "
+                             "equal sections")
+        else:
+            cuts = list(range(n // sections, n, n // sections))
+    elif torch:
+        sizes = list(sections)
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to the length {n} of axis {axis} (shape {shape})")
+        cuts = list(np.cumsum(sizes)[:-1])
     else:
-        cuts = list(indices_or_sections)
-    lead = (slice(None),) * (axis % np.ndim(x.data if isinstance(x, Tensor) else x))
+        cuts = list(sections)
+    lead = (slice(None),) * ax
     edges = [0] + cuts + [n]
     return [getitem(x, lead + (slice(a, b),)) for a, b in zip(edges[:-1], edges[1:])]
 
 
 def pad(x: ArrayLike, pad_width: Any, value: float = 0.0) -> Tensor:
-    """Pad with a constant, pad_width as in np.pad."""
+    """Pad with a constant; pad_width in any form np.pad accepts."""
     return Pad.apply(x, pad_width=pad_width, value=value)
+
+
+def clone(x: ArrayLike) -> Tensor:
+    """A copy that stays in the graph (the gradient passes through unchanged)."""
+    return call(Clone, x)
+
+
+def astype(x: ArrayLike, dtype: Any) -> Tensor:
+    """x cast to dtype; differentiable between floating types (integer results carry no gradient)."""
+    return AsType.apply(x, dtype=np.dtype(dtype))
