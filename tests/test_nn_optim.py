@@ -55,10 +55,11 @@ def test_adam_two_steps():
     np.testing.assert_allclose(p1, [0.9, -1.9], rtol=1e-7)
     # step 2 on coordinate 0: g = 0.9; m = 0.09 * 1 + 0.1 * 0.9 = 0.18, v = 0.000999 + 0.00081 = 0.001809
     m_hat, v_hat = 0.18 / (1 - 0.9 ** 2), 0.001809 / (1 - 0.999 ** 2)
-    np.testing.assert_allclose(p2[0], 0.9 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-7)  # the hand values ignore eps in step 1
+    # (the hand values ignore eps in step 1)
+    np.testing.assert_allclose(p2[0], 0.9 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-7)
     # coordinate 1: g = -1.9; m = 0.09 * -2 + 0.1 * -1.9 = -0.37, v = 0.999 * 0.004 + 0.001 * 3.61
     m_hat, v_hat = -0.37 / 0.19, (0.003996 + 0.00361) / (1 - 0.999 ** 2)
-    np.testing.assert_allclose(p2[1], -1.9 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-7)  # the hand values ignore eps in step 1
+    np.testing.assert_allclose(p2[1], -1.9 - 0.1 * m_hat / (np.sqrt(v_hat) + 1e-8), rtol=1e-7)
 
 
 def test_adam_weight_decay_enters_the_gradient():
@@ -154,8 +155,10 @@ def test_optimizer_load_state_dict_refuses_mismatch():
     with pytest.raises(ValueError, match=r"exp_avg.*shape \(5,\)"):
         opt.load_state_dict(sd)
     assert opt.lr == 0.1 and np.array_equal(opt.state[0]["exp_avg"], before["state.0.exp_avg"])
-    with pytest.raises(ValueError, match="parameter 3"):
-        opt.load_state_dict({"state.3.exp_avg": np.zeros(2)})
+    sd = opt.state_dict()
+    sd["state.3.exp_avg"] = np.zeros(2)
+    with pytest.raises(ValueError, match="'state.3.exp_avg' refers to parameter 3, the optimizer has 1"):
+        opt.load_state_dict(sd)
 
 
 def test_bad_settings_are_refused():
