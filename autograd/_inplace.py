@@ -27,9 +27,10 @@ def _root(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _describe(t: Tensor, op: str) -> str:
-    name = f"'{t.name}' " if t.name else ""
-    return f"tensor {name}of shape {tuple(np.shape(t.data))} and dtype {t.data.dtype} (by {op}, now at version {t._version})"
+def _describe(what: tuple) -> str:
+    name, shape, dtype, op, version = what
+    name = f"'{name}' " if name else ""
+    return f"tensor {name}of shape {shape} and dtype {dtype} (by {op}, now at version {version})"
 
 
 def _forget(key: int, ref: Any) -> None:
@@ -47,6 +48,8 @@ def write(t: Tensor, op: str, ufunc: Callable | None, value: Any, index: Any = N
                                "inside `with ag.no_grad():` (as an optimizer step does)")
         raise RuntimeError(f"{op}: {_who(t)} requires grad (it was made by {t.grad_fn.name}); an in-place change "
                            "is not recorded in the graph: write it out of place (x = x + y), or detach() first")
+    if state.tracer is not None:
+        state.tracer.write(t, op, ufunc, value, index)
     v = data_of(value)
     if isinstance(v, np.ndarray) and v.dtype == object or isinstance(value, (list, tuple)) and \
             np.asarray(value).dtype == object:
@@ -75,7 +78,7 @@ def write(t: Tensor, op: str, ufunc: Callable | None, value: Any, index: Any = N
     root = _root(arr)
     key = id(root)
     ref = weakref.ref(root, lambda r, k=key: _forget(k, r))
-    _writes[key] = (ref, stamp, _describe(t, op))
+    _writes[key] = (ref, stamp, (t.name, arr.shape, arr.dtype, op, t._version))  # formatted only on error
     last_write = stamp
     return t
 

@@ -15,6 +15,8 @@ class _State(threading.local):
 
     grad_enabled = True
     anomaly = False
+    tracer: Any = None  # ag.compile's recorder while it records a call (see autograd/compile.py)
+    watching = False  # anomaly or tracer: ops take their slow path (one flag read per op)
     scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
 
 
@@ -30,9 +32,11 @@ class _Switch:
     def __enter__(self) -> None:
         self._prev = getattr(state, self.flag)
         setattr(state, self.flag, self.value)
+        state.watching = state.anomaly or state.tracer is not None
 
     def __exit__(self, *exc: Any) -> None:
         setattr(state, self.flag, self._prev)
+        state.watching = state.anomaly or state.tracer is not None
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -59,6 +63,16 @@ class detect_anomaly(_Switch):
     op and the user code that created it; also catch saved arrays changed behind the engine's back."""
 
     flag, value = "anomaly", True
+
+
+class tracing(_Switch):
+    """`with tracing(recorder):` hands every op, in-place write and backward call in this thread to
+    `recorder` (used by ag.compile; `recorder` has methods forward, write and backward)."""
+
+    flag = "tracer"
+
+    def __init__(self, recorder: Any) -> None:
+        self.value = recorder
 
 
 def is_grad_enabled() -> bool:

@@ -266,6 +266,17 @@ def _release(ctx: Context) -> None:
     """Drop what a swept node holds: saved arrays, scratch attributes and (unless a hook or retain_grad
     still wants it) its output array, so a loss kept after backward holds almost nothing."""
     ctx.saved = _FREED
+    needs = ctx.needs_input_grad
+    if len(needs) == 2:  # constants (an input batch, say) are let go too; nodes and parameters stay
+        if not needs[0]:
+            ctx._e0 = None
+        if not needs[1]:
+            ctx._e1 = None
+    elif len(needs) == 1:
+        if not needs[0]:
+            ctx._e0 = None
+    elif not all(needs):
+        ctx._more = tuple(e if n else None for e, n in zip(ctx._more, needs))
     d = ctx.__dict__
     if d:
         keep = {k: d[k] for k in ("_hooks", "_retain", "trace") if k in d}
@@ -333,6 +344,8 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any] | None = None, retain
         if not r.requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
                                "(was it made inside no_grad, or from inputs without requires_grad?)")
+    if state.tracer is not None:
+        state.tracer.backward(roots, grads, retain_graph, create_graph)
     if grads is None and len(roots) == 1 and not create_graph:  # loss.backward(): the common call
         d = roots[0].data
         if d.ndim == 0:

@@ -189,16 +189,20 @@ def _run(cls: type, ctx: Context, raw: tuple, options: dict, record: bool) -> Te
         if kind == "O":
             raise _op_error(cls, options, raw, TypeError("the result has dtype object: only numeric arrays "
                                                          "and Tensors can be operands"))
-    if state.anomaly:
-        _anomaly_forward(cls, ctx, out, record)
+    if state.watching:
+        _watch(cls, ctx, raw, options, t, record)
     return t
 
 
-def _anomaly_forward(cls: type, ctx: Context, out: Any, record: bool) -> None:
-    _check_finite(out, cls, "forward")
-    if record:
-        ctx.trace = _user_trace()
-        ctx.checksums = tuple(_checksum(a) for a in ctx.saved)
+def _watch(cls: type, ctx: Context, raw: tuple, options: dict, t: Tensor, record: bool) -> None:
+    """The slow path of every op, taken only under detect_anomaly or while ag.compile records."""
+    if state.anomaly:
+        _check_finite(t.data, cls, "forward")
+        if record:
+            ctx.trace = _user_trace()
+            ctx.checksums = tuple(_checksum(a) for a in ctx.saved)
+    if state.tracer is not None:
+        state.tracer.forward(cls, ctx, raw, options, t, record)
 
 
 def _checksum(a: Any) -> Any:
