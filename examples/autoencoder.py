@@ -36,7 +36,8 @@ def build_model(activations: tuple[str, str], rng: np.random.Generator, sizes: t
                          f"got {list(activations)}")
     layers: list[nn.Module] = []
     for (n_in, n_out), act in zip(zip(sizes[:-1], sizes[1:]), activations):
-        linear = nn.Linear(n_in, n_out, init=lambda shape, _: rng.random(shape))
+        # the seed's (in, out) draws, stored in PyTorch's (out, in) layout
+        linear = nn.Linear(n_in, n_out, init=lambda shape, _: rng.random(shape[::-1]).T)
         linear.bias.data = rng.random(n_out)
         layers += [linear, ACTIVATIONS[act]()]
     return nn.Sequential(*layers)

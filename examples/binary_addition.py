@@ -24,12 +24,12 @@ from .data import binary_addition, bits_to_int, drop_seen
 def build_model(bits: int = 12, hidden: tuple[int, ...] = (128, 64),
                 rs: np.random.RandomState | None = None) -> nn.Sequential:
     """Sigmoid MLP (2*bits) -> hidden... -> bits without biases, weights drawn as the seed did:
-    randn * 0.2 - 0.1, layer by layer from `rs`."""
+    randn * 0.2 - 0.1 of shape (in, out), layer by layer from `rs` (each Linear stores it transposed)."""
     rs = rs if rs is not None else np.random.RandomState(0)
     sizes = (2 * bits, *hidden, bits)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out, bias=False, init=lambda shape, _: rs.randn(*shape) * 0.2 - 0.1),
+        layers += [nn.Linear(n_in, n_out, bias=False, init=lambda shape, _: rs.randn(*shape[::-1]).T * 0.2 - 0.1),
                    nn.Sigmoid()]
     return nn.Sequential(*layers)
 

@@ -2,7 +2,8 @@
 
 A 64-64-64-10 ReLU MLP on scikit-learn's bundled 8x8 digits (80/20 split), batch 32, Adam 1e-3 for the
 network and for the synthesizers, 30 epochs. With DNI or cDNI a synthetic-gradient module sits after each
-hidden layer: that layer is updated at once from the prediction (before the layers above have even run),
+hidden layer: that layer is updated at once from the prediction (`dni.backward()` sends it down before the
+layers above have even run),
 and the module then learns from the gradient that arrives at its output (the true one for the top module,
 the next module's prediction backpropagated for the lower one). cDNI also sees the one-hot label.
 "Last layer only" trains the output layer on frozen random features: DNI must do better than that.
@@ -64,7 +65,8 @@ def train_decoupled(blocks: list[nn.Module], method: str, x: np.ndarray, y: np.n
             for k, block in enumerate(blocks[:-1]):
                 h = block(h)
                 if dnis:
-                    h = dnis[k](h, ctx)  # synthetic gradient into `block` now ...
+                    h = dnis[k](h, ctx)
+                    dnis[k].backward()  # synthetic gradient into `block` now ...
                     opts[k].step()  # ... so it updates before the layers above run (update unlocking)
                     opts[k].zero_grad()
             if method == "last_layer":
@@ -135,7 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
     for m in args.methods:
         print(f"  {m:<10}  mean {result['mean'][m]:.4f}   " + "  ".join(f"{a:.4f}" for a in accuracy[m]))
     if args.plot:
-        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "test accuracy (mean over seeds)", "digits: 64-64-64-10 ReLU MLP", args.plot))
+        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "test accuracy (mean over seeds)",
+                                          "digits: 64-64-64-10 ReLU MLP", args.plot))
     return result
 
 

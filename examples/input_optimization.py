@@ -29,7 +29,8 @@ def build_model(rng: np.random.Generator) -> nn.Sequential:
     """2 -> 3 -> 1 with sigmoids, weights and biases uniform in [0, 1) like the seed's theano.shared(rand)."""
     layers: list[nn.Module] = []
     for n_in, n_out in ((2, 3), (3, 1)):
-        linear = nn.Linear(n_in, n_out, init=lambda shape, _: rng.random(shape))
+        # the seed's (in, out) draws, stored in PyTorch's (out, in) layout
+        linear = nn.Linear(n_in, n_out, init=lambda shape, _: rng.random(shape[::-1]).T)
         linear.bias.data = rng.random(n_out)
         layers += [linear, nn.Sigmoid()]
     return nn.Sequential(*layers)

@@ -33,9 +33,17 @@ class BitAdder(nn.Module):
         self.out = nn.Linear(hidden, 1, rng=rng)
         # The seed's initialisation, U(-1, 1) for every weight: with the cell's default U(-1/4, 1/4) the
         # sigmoid units start nearly linear around 0.5 and take several times longer to find the carry.
-        rng = rng if rng is not None else nn.init.default_rng()
-        for prm in self.parameters():
-            prm.data[...] = rng.uniform(-1.0, 1.0, size=prm.shape)
+        # Drawn in the seed's (in, out) shapes and order, with one bias per unit (bias_hh starts at zero:
+        # the two recurrent biases only ever act through their sum).
+        g = rng if rng is not None else nn.init.default_rng()
+        r = self.rnn
+        with ag.no_grad():
+            r.weight_ih_l0.copy_(g.uniform(-1.0, 1.0, size=(2, hidden)).T)
+            r.weight_hh_l0.copy_(g.uniform(-1.0, 1.0, size=(hidden, hidden)).T)
+            r.bias_ih_l0.copy_(g.uniform(-1.0, 1.0, size=hidden))
+            r.bias_hh_l0.zero_()
+            self.out.weight.copy_(g.uniform(-1.0, 1.0, size=(hidden, 1)).T)
+            self.out.bias.copy_(g.uniform(-1.0, 1.0, size=1))
 
     def forward(self, x: ag.Tensor, h: ag.Tensor | None = None) -> tuple[ag.Tensor, ag.Tensor]:
         """Bit probabilities for every step, and the last hidden state (to carry on, or to detach)."""

@@ -62,7 +62,7 @@ def batched_mlp(weights: list[tuple[np.ndarray, np.ndarray]]) -> nn.Sequential:
     """The same network as Linear layers holding whole weight matrices."""
     layers: list[nn.Module] = []
     for k, (w, b) in enumerate(weights):
-        linear = nn.Linear(*w.shape, init=lambda shape, _, w=w: w.copy())
+        linear = nn.Linear(*w.shape, init=lambda shape, _, w=w: w.T.copy())  # Linear keeps (out, in)
         linear.bias.data = b.copy()
         layers += [linear] + ([nn.ReLU()] if k < len(weights) - 1 else [])
     return nn.Sequential(*layers)

@@ -1,17 +1,20 @@
-"""`DNI`: a Decoupled Neural Interface (Jaderberg et al., 2016), built from `backward(grad)`, `detach()` and a hook.
+"""`DNI`: a Decoupled Neural Interface (Jaderberg et al., 2016), built from a custom op and `backward(grad)`.
 
 A synthesizer M predicts the gradient of the loss at an activation h, from h (and, for cDNI, a context
 such as the one-hot label). Placed after a layer, a DNI
 
-1. at once backpropagates M's prediction g_hat into the layers below (`h.backward(g_hat)`): they can be
-   updated without waiting for the rest of the network (update unlocking);
-2. returns h cut from the graph below (`h.detach().requires_grad_()`), with a hook that records the true
-   gradient g when it arrives at that tensor later;
+1. returns h through an interface op, and predicts g_hat = M(h) at once;
+2. when the gradient g of the layers above arrives at that op (in their backward), records g and sends
+   g_hat, not g, into the layers below; `dni.backward()` sends g_hat down earlier, right after the forward,
+   so the layers below can be updated before the layers above have even run (update unlocking);
 3. on `step()`, regresses M(h) onto g (mean squared error) with its own optimizer.
 
-Stacked DNIs bootstrap: the gradient arriving at a lower DNI's output is the upper DNI's synthetic gradient
-backpropagated through the layers between them (it arrives during the upper DNI's forward), exactly the
-paper's target for lower modules. Only the top-most DNI regresses onto gradients of the real loss.
+Whichever way g_hat is sent, it lands in the `.grad` of the layers below during a backward, like any
+gradient: `opt.zero_grad()` anywhere between the forward and `loss.backward()` leaves it intact.
+
+Stacked DNIs bootstrap: the gradient arriving at a lower DNI is the upper DNI's synthetic gradient
+backpropagated through the layers between them, exactly the paper's target for lower modules. Only the
+top-most DNI regresses onto gradients of the real loss.
 """
 from __future__ import annotations
 
@@ -25,6 +28,32 @@ from . import functional as F
 from .layers import Linear, ReLU
 from .module import Module, Sequential
 from .optim import Adam, Optimizer
+from .utils import _write
+
+
+class _Pending:
+    """One forward's synthetic gradient, and where it goes (h) until it has been sent."""
+
+    __slots__ = ("h", "g_hat")
+
+    def __init__(self, h: ag.Tensor, g_hat: np.ndarray) -> None:
+        self.h: ag.Tensor | None = h
+        self.g_hat = g_hat
+
+
+class _Interface(ag.Function):
+    """Identity on h; its backward hands the arriving gradient to the DNI and sends the synthetic one down."""
+
+    name = "dni"
+
+    @staticmethod
+    def forward(ctx: Any, h: np.ndarray, dni: "DNI") -> np.ndarray:
+        ctx.dni, ctx.pending = dni, dni._pending
+        return h.view()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Any) -> tuple:
+        return ctx.dni._arrive(grad, ctx.pending), None
 
 
 class DNI(Module):
@@ -56,7 +85,7 @@ class DNI(Module):
             layers += [Linear(width, w, init="he", rng=rng), ReLU()]
             width = w
         out = Linear(width, self.hidden_features, rng=rng)
-        out.weight.data[...] = 0.0  # the paper's choice: start by predicting no gradient at all
+        _write(out.weight, 0.0)  # the paper's choice: start by predicting no gradient at all
         self.synthesizer = Sequential(*layers, out)
         params = list(self.synthesizer.parameters())
         # Kept out of the module registry (an Optimizer is not a Module): not saved in state_dict.
@@ -64,20 +93,42 @@ class DNI(Module):
         self.last_loss: float | None = None  # the regression loss of the latest step(), for logging
         self._pred: ag.Tensor | None = None
         self._true: np.ndarray | None = None
+        self._pending: _Pending | None = None
 
-    # ---- forward: synthetic gradient out, detached activation on -----------------------------------------
+    # ---- forward: the interface op; the synthetic gradient goes down once, in a backward ---------------------
     def forward(self, h: ag.Tensor, context: Any = None) -> ag.Tensor:
-        """Backprop the synthetic gradient into h's graph now; return h detached, hooked for the true gradient.
+        """h through the interface op, with M's prediction made now; see the module docstring.
         Identity in eval mode, under no_grad, or when h does not require grad."""
         self._check(h, context)
         if not self.training or not ag.is_grad_enabled() or not h.requires_grad:
             return h
         self._pred = self.synthesize(h, context, record=True)
         self._true = None
-        h.backward(self._pred.data / self._scale(h))  # the layers below get their update signal right away
-        out = h.detach().requires_grad_()
-        out.register_hook(self._capture)
-        return out
+        g_hat = np.asarray(self._pred.data / self._scale(h), dtype=h.dtype)
+        self._pending = _Pending(h, g_hat)
+        return _Interface.apply(h, self)
+
+    def backward(self) -> None:
+        """Send the last forward's synthetic gradient into the layers below now (update unlocking), instead
+        of when the gradient from above arrives; their `.grad` then holds it, ready for their optimizer."""
+        p = self._pending
+        if p is None or p.h is None:
+            raise RuntimeError("DNI.backward: nothing to send; call the DNI in training mode first (each "
+                               "forward's synthetic gradient is sent once)")
+        h, p.h = p.h, None
+        h.backward(p.g_hat)
+
+    def _arrive(self, grad: Any, pending: _Pending) -> np.ndarray | None:
+        # Runs inside a backward sweep: record the true gradient, send the synthetic one down (once).
+        if pending is not self._pending:
+            raise RuntimeError("DNI: a gradient reached the output of an earlier forward of this DNI; each "
+                               "forward needs its backward (and step()) before the next forward")
+        g = np.array(getattr(grad, "data", grad), copy=True)
+        self._true = g if self._true is None else self._true + g  # several sweeps add up, as gradients do
+        if pending.h is None:
+            return None  # already sent by backward(); the graph below must not be swept again
+        pending.h = None
+        return pending.g_hat
 
     def synthesize(self, h: Any, context: Any = None, record: bool = False) -> ag.Tensor:
         """The synthesizer's raw output M([h, context]) (= scale * predicted gradient); recorded if record."""
@@ -90,14 +141,9 @@ class DNI(Module):
             return self.synthesizer(x)
 
     def synthetic_gradient(self, h: Any, context: Any = None) -> np.ndarray:
-        """The gradient M predicts at h (what forward would backpropagate), as an array; records nothing."""
+        """The gradient M predicts at h (what the DNI sends down), as an array; records nothing."""
         self._check(h, context)
         return self.synthesize(h, context).data / self._scale(h)
-
-    def _capture(self, grad: ag.Tensor) -> None:
-        # Runs inside a backward sweep; several sweeps reaching the output add up, as gradients do.
-        g = np.array(grad.data, copy=True)
-        self._true = g if self._true is None else self._true + g
 
     # ---- training the synthesizer ----------------------------------------------------------------------------
     def synthesizer_loss(self) -> ag.Tensor:
@@ -107,7 +153,7 @@ class DNI(Module):
                                "or step() was already called for it)")
         if self._true is None:
             raise RuntimeError("DNI: no gradient has arrived at the DNI's output yet; call loss.backward() "
-                               "(or the next DNI's forward) before step()")
+                               "(or the backward() of the DNI above) before step()")
         return F.mse_loss(self._pred, self._true * self._scale(self._true))
 
     def step(self) -> float:
@@ -118,7 +164,7 @@ class DNI(Module):
         self.optimizer.step()
         self.optimizer.zero_grad()  # so an outer optimizer that also holds these parameters sees no gradient
         self.last_loss = float(loss.data)
-        self._pred, self._true = None, None
+        self._pred, self._true, self._pending = None, None, None
         return self.last_loss
 
     @property

@@ -25,22 +25,25 @@ def default_rng() -> np.random.Generator:
 
 
 def _fans(shape: tuple) -> tuple[int, int]:
-    # For a (in, out) weight the fans are its two sizes; extra leading axes multiply both (filter banks).
+    # PyTorch's layout: a weight is (out, in), so fan-in is its second size and fan-out its first; any
+    # further axes (a filter's receptive field) multiply both.
     if len(shape) < 2:
         raise ValueError(f"init: fan-in and fan-out need a weight of at least 2 dimensions, got shape {shape}")
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    return shape[-2] * receptive, shape[-1] * receptive
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def glorot_uniform(shape: tuple, rng: np.random.Generator | None = None, gain: float = 1.0) -> np.ndarray:
-    """Uniform on [-a, a] with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010)."""
+    """Uniform on [-a, a] with a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010), for a weight
+    of shape (fan_out, fan_in, ...)."""
     fan_in, fan_out = _fans(tuple(shape))
     a = gain * np.sqrt(6.0 / (fan_in + fan_out))
     return (rng or _rng).uniform(-a, a, size=shape)
 
 
 def he_normal(shape: tuple, rng: np.random.Generator | None = None, gain: float = np.sqrt(2.0)) -> np.ndarray:
-    """Normal with std = gain / sqrt(fan_in) (He et al., 2015); gain sqrt(2) suits ReLU."""
+    """Normal with std = gain / sqrt(fan_in) (He et al., 2015), fan_in = shape[1] (times any receptive field);
+    gain sqrt(2) suits ReLU."""
     fan_in, _ = _fans(tuple(shape))
     return (rng or _rng).normal(0.0, gain / np.sqrt(fan_in), size=shape)
 

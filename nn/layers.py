@@ -15,10 +15,12 @@ Tensor = ag.Tensor
 
 
 class Linear(Module):
-    """y = x @ weight + bias, with weight of shape (in_features, out_features) and bias of shape (out_features,).
+    """y = x @ weight.T + bias, with weight of shape (out_features, in_features) and bias of shape
+    (out_features,): PyTorch's layout, so its state dicts load here unchanged.
 
-    init: "glorot" (uniform, the default) or "he" (normal), or a function (shape, rng) -> array; the bias
-    starts at zero. rng: a numpy Generator; by default the global one that nn.init.seed(n) sets.
+    init: "glorot" (uniform, the default) or "he" (normal), or a function (shape, rng) -> array, called with
+    the weight's shape (out_features, in_features); the bias starts at zero. rng: a numpy Generator; by
+    default the global one that nn.init.seed(n) sets.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -28,14 +30,21 @@ class Linear(Module):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(_init.get(init)((self.in_features, self.out_features), rng or _init.default_rng()))
+        shape = (self.out_features, self.in_features)
+        w = np.asarray(_init.get(init)(shape, rng or _init.default_rng()))
+        if w.shape != shape:
+            raise ValueError(f"Linear: init returned an array of shape {w.shape}, the weight needs {shape} "
+                             "(out_features, in_features)")
+        self.weight = Parameter(w)
         self.bias = Parameter(np.zeros(self.out_features)) if bias else None
 
     def forward(self, x: Any) -> Tensor:
-        """x @ weight + bias."""
-        y = x @ self.weight
-        b = self.bias
-        return y if b is None else y + b
+        """x @ weight.T + bias, for x of shape (..., in_features)."""
+        shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(f"{self!r} expects inputs with {self.in_features} features on the last axis, "
+                             f"got an input of shape {tuple(shape)}")
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -11,6 +11,8 @@ import numpy as np
 
 import autograd as ag
 
+from .utils import _write
+
 
 class Parameter(ag.Tensor):
     """A Tensor that requires grad and that a Module registers when it is assigned as an attribute."""
@@ -37,6 +39,9 @@ class Module:
     define `forward`; call the module to run it."""
 
     training: bool
+    _parameters: "OrderedDict[str, Parameter | None]"
+    _modules: "OrderedDict[str, Module | None]"
+    _buffers: "OrderedDict[str, np.ndarray | None]"
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -46,9 +51,17 @@ class Module:
         d["training"] = True
 
     # ---- registration ------------------------------------------------------------------------
+    # Each parameter, buffer and sub-module lives in exactly one registry, never also in __dict__;
+    # attribute reads that miss __dict__ fall through to __getattr__, which looks in the registries.
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__
+        for reg in ("_parameters", "_buffers", "_modules"):
+            r = d.get(reg)
+            if r is not None and name in r:
+                return r[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     def __setattr__(self, name: str, value: Any) -> None:
-        # Values live in __dict__ so that `self.weight` in forward is a plain, fast attribute lookup;
-        # the registries only remember which names are parameters, buffers or sub-modules.
         d = self.__dict__
         params = d.get("_parameters")
         if params is None:
@@ -57,53 +70,67 @@ class Module:
                                      f"Module.__init__() has run in {type(self).__name__}.__init__")
             object.__setattr__(self, name, value)
             return
+        mods, bufs = d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            d["_modules"].pop(name, None)
-            d["_buffers"].pop(name, None)
+            self._unregister(name)
             params[name] = value
         elif isinstance(value, Module):
-            params.pop(name, None)
-            d["_buffers"].pop(name, None)
-            d["_modules"][name] = value
+            self._unregister(name)
+            mods[name] = value
         elif name in params and isinstance(value, ag.Tensor):
             raise TypeError(f"cannot assign a {type(value).__name__} as parameter '{name}' of "
                             f"{type(self).__name__}: wrap it in nn.Parameter, or assign None to remove it")
-        elif name in d["_buffers"]:
-            if value is not None:
-                value = np.asarray(value)
-            d["_buffers"][name] = value
+        elif name in bufs:
+            bufs[name] = None if value is None else np.asarray(value)
+        elif value is None and (name in params or name in mods):
+            (params if name in params else mods)[name] = None  # stays a (now empty) slot, as in PyTorch
         else:
-            params.pop(name, None)
-            d["_modules"].pop(name, None)
-        object.__setattr__(self, name, value)
+            self._unregister(name)
+            object.__setattr__(self, name, value)
+
+    def _unregister(self, name: str) -> None:
+        d = self.__dict__
+        for reg in ("_parameters", "_modules", "_buffers"):
+            d[reg].pop(name, None)
+        d.pop(name, None)
 
     def __delattr__(self, name: str) -> None:
-        for reg in ("_parameters", "_modules", "_buffers"):
-            self.__dict__.get(reg, {}).pop(name, None)
-        object.__delattr__(self, name)
+        d = self.__dict__
+        if any(name in d.get(reg, ()) for reg in ("_parameters", "_modules", "_buffers")):
+            self._unregister(name)
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self) -> list:
+        d = self.__dict__
+        names = [k for reg in ("_parameters", "_modules", "_buffers") for k in d.get(reg, ())]
+        return sorted(set(super().__dir__()) | set(names))
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Register `param` under `name` (same as assigning it as an attribute)."""
+        """Register `param` under `name` (same as assigning it as an attribute; None keeps an empty slot)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be an nn.Parameter or None, "
                             f"got {type(param).__name__}")
-        setattr(self, name, param)
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("register_parameter: call Module.__init__() first")
+        self._unregister(name)
+        self._parameters[name] = param
 
     def register_buffer(self, name: str, value: Any) -> None:
         """Register an array that is part of the module's state (saved in state_dict) but is not trained."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("register_buffer: call Module.__init__() first")
-        arr = None if value is None else np.asarray(getattr(value, "data", value))
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        self._buffers[name] = arr
-        object.__setattr__(self, name, arr)
+        self._unregister(name)
+        self._buffers[name] = None if value is None else np.asarray(getattr(value, "data", value))
 
     def add_module(self, name: str, module: "Module | None") -> None:
-        """Register a sub-module under `name` (same as assigning it as an attribute)."""
+        """Register a sub-module under `name` (same as assigning it as an attribute; None keeps an empty slot)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
-        setattr(self, name, module)
+        if "_modules" not in self.__dict__:
+            raise AttributeError("add_module: call Module.__init__() first")
+        self._unregister(name)
+        self._modules[name] = module
 
     # ---- running -----------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -182,17 +209,25 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (affects Dropout) on this module and all below; returns self."""
         for m in self.modules():
-            m.__dict__["training"] = bool(mode)
+            object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> "Module":
         """Set evaluation mode (same as train(False)); returns self."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (sets .grad to None), before the next backward."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient before the next backward: set .grad to None (the default, as
+        in PyTorch) or, with set_to_none=False, keep each .grad tensor and fill it with zeros."""
         for p in self.parameters():
-            p.grad = None
+            g = p.grad
+            if set_to_none or g is None:
+                p.grad = None
+            else:
+                # A fresh zero array, not zeros written into the old one: the engine may have handed
+                # that array to another tensor as well.
+                zeros = np.zeros(np.shape(g.data), dtype=g.dtype)
+                g.data = zeros[()] if zeros.ndim == 0 else zeros
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze (True) every parameter; returns self."""
@@ -213,18 +248,19 @@ class Module:
     def load_state_dict(self, state: Any, strict: bool = True) -> LoadResult:
         """Copy arrays from `state` into the parameters and buffers of the same names.
 
-        Everything is checked before anything is assigned: unknown or missing keys (when strict), shapes
-        and dtypes. On any problem a ValueError lists them all and the module is left unchanged.
+        Everything is checked before anything is assigned: unknown or missing keys (when strict), shapes,
+        dtypes, and finiteness in the module's own dtype (a float64 1e39 overflows a float32 parameter).
+        On any problem a ValueError lists them all and the module is left unchanged.
         """
         if not hasattr(state, "keys"):
             raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got {type(state).__name__}")
         targets: dict = {}
         for name, p in self.named_parameters():
-            targets[name] = ("param", p)
+            targets[name] = p
         for mname, m in self.named_modules():
             for bname, b in m._buffers.items():
                 if b is not None:
-                    targets[f"{mname}.{bname}" if mname else bname] = ("buffer", (m, bname))
+                    targets[f"{mname}.{bname}" if mname else bname] = (m._buffers, bname)
         keys = list(state.keys())
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in keys if k not in targets]
@@ -237,8 +273,8 @@ class Module:
         for k in keys:
             if k not in targets:
                 continue
-            kind, obj = targets[k]
-            current = np.asarray(obj.data if kind == "param" else getattr(obj[0], obj[1]))
+            target = targets[k]
+            current = np.asarray(target.data if isinstance(target, Parameter) else target[0][target[1]])
             try:
                 value = np.asarray(getattr(state[k], "data", state[k]))
             except Exception as e:  # a value numpy cannot even read
@@ -250,20 +286,25 @@ class Module:
             if value.shape != current.shape:
                 problems.append(f"{k!r}: shape {value.shape} in the state dict, the module has {current.shape}")
                 continue
-            if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-                problems.append(f"{k!r}: contains NaN or inf")
+            with np.errstate(over="ignore", invalid="ignore"):  # the checks below report what went wrong
+                cast = value.astype(current.dtype, copy=True)
+            if cast.dtype.kind in "fc" and not np.all(np.isfinite(cast)):
+                bad = "contains NaN or inf" if not np.all(np.isfinite(value)) else \
+                    f"has values too large for dtype {current.dtype} (they overflow to inf)"
+                problems.append(f"{k!r}: {bad}")
                 continue
-            ready.append((kind, obj, value.astype(current.dtype, copy=True)))
+            if cast.dtype.kind in "iub" and not np.array_equal(cast, value):  # integers wrap silently
+                problems.append(f"{k!r}: has values out of range for dtype {current.dtype}")
+                continue
+            ready.append((target, cast))
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems)
                              + " (nothing was loaded)")
-        for kind, obj, value in ready:
-            if kind == "param":
-                obj.data = value[()] if value.ndim == 0 else value
+        for target, value in ready:
+            if isinstance(target, Parameter):
+                _write(target, value)
             else:
-                m, bname = obj
-                m._buffers[bname] = value
-                object.__setattr__(m, bname, value)
+                target[0][target[1]] = value
         return LoadResult(missing, unexpected)
 
     # ---- display -----------------------------------------------------------------------------
@@ -272,15 +313,13 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
         extra = self.extra_repr()
-        if not lines:
+        if not self._modules:
             return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}(" + (f"{extra}" if extra else "")
-        return head + "\n" + "\n".join(lines) + "\n)"
+        lines = [f"  {extra}"] if extra else []  # settings first, then the children, as PyTorch prints
+        for name, m in self._modules.items():
+            lines.append(f"  ({name}): " + repr(m).replace("\n", "\n  "))
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
 class ModuleList(Module):

@@ -1,181 +1,198 @@
-"""Recurrent cells (`RNNCell`, `LSTMCell`, `GRUCell`) and `RNN`, which unrolls a cell over a sequence.
+"""Recurrent cells (`RNNCell`, `LSTMCell`, `GRUCell`) and single-layer `RNN`, `LSTM`, `GRU` over sequences.
 
-A cell computes one time step from recorded ops, so backpropagation through time is just `backward()` on
-the unrolled graph (the engine's sweep is iterative: a 1,000-step unroll needs no recursion). Truncated BPTT
-is the user's `h = h.detach()` between windows. Weights follow `Linear`'s layout: `x @ weight_ih`, shape
-(input_size, gates * hidden_size), so a cell is the same network one would write step by step by hand.
+A step is made of recorded ops, so backpropagation through time is just `backward()` on the unrolled graph
+(the engine's sweep is iterative: a 1,000-step unroll needs no recursion). Truncated BPTT is the user's
+`h = h.detach()` between windows.
+
+Parameters follow PyTorch exactly, so its state dicts load here and give the same outputs: `weight_ih`
+(gates * hidden, input), `weight_hh` (gates * hidden, hidden), `bias_ih` and `bias_hh` (gates * hidden,),
+gate rows in PyTorch's order (LSTM: input, forget, cell, output; GRU: reset, update, new), every one drawn
+from U(-k, k) with k = 1 / sqrt(hidden_size). The sequence modules name them with PyTorch's layer suffix
+(`weight_ih_l0`, ...). One difference: the state of a sequence module has shape (batch, hidden), not
+PyTorch's (num_layers, batch, hidden), since there is only one layer.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 import autograd as ag
 
+from . import functional as F
+from . import init as _init
 from .module import Module, Parameter
 
 _NONLINEARITIES: dict[str, Callable[[ag.Tensor], ag.Tensor]] = {
     "tanh": ag.tanh, "sigmoid": ag.sigmoid, "relu": ag.relu}
-
-
-def _rng(rng: np.random.Generator | None) -> np.random.Generator:
-    if rng is not None:
-        return rng
-    from . import init  # the library-wide default generator, seeded by nn.init.seed(n)
-    return init.default_rng()
+_GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def _as_tensor(x: Any) -> ag.Tensor:
     return x if isinstance(x, ag.Tensor) else ag.tensor(x)
 
 
-class _Cell(Module):
-    """Shared plumbing of the cells: parameters drawn from U(-k, k), k = 1/sqrt(hidden_size), and input checks."""
+class _Recurrent(Module):
+    """Shared plumbing: the four parameters (named with `suffix`), state checks, and one step of each mode."""
 
-    gates = 1
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, nonlinearity: str,
+                 rng: np.random.Generator | None, suffix: str) -> None:
         super().__init__()
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be a positive int, got {v!r}")
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        g = _rng(rng)
-        k = 1.0 / math.sqrt(hidden_size)  # keeps pre-activations O(1) whatever the width
-        width = self.gates * hidden_size
-        self.weight_ih = Parameter(g.uniform(-k, k, size=(input_size, width)))
-        self.weight_hh = Parameter(g.uniform(-k, k, size=(hidden_size, width)))
-        self.bias = Parameter(g.uniform(-k, k, size=(width,))) if bias else None
-
-    def _check(self, x: Any, h: Any, what: str = "h") -> tuple[ag.Tensor, ag.Tensor]:
-        x = _as_tensor(x)
         name = type(self).__name__
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{name}: input x must have shape (batch, {self.input_size}), got {x.shape}")
-        if h is None:
-            return x, ag.zeros(x.shape[0], self.hidden_size)
-        h = _as_tensor(h)
-        if h.shape != (x.shape[0], self.hidden_size):
-            raise ValueError(f"{name}: {what} must have shape ({x.shape[0]}, {self.hidden_size}), got {h.shape}")
-        return x, h
+        for what, v in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
+        if nonlinearity not in _NONLINEARITIES:
+            raise ValueError(f"{name}: nonlinearity must be one of {sorted(_NONLINEARITIES)}, got {nonlinearity!r}")
+        if mode != "rnn" and nonlinearity != "tanh":
+            raise ValueError(f"{name}: nonlinearity applies to plain RNNs only (got {nonlinearity!r} for {mode!r})")
+        self.mode, self.nonlinearity = mode, nonlinearity
+        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        rng = rng or _init.default_rng()  # the library-wide generator that nn.init.seed(n) seeds
+        k = 1.0 / math.sqrt(hidden_size)  # keeps pre-activations O(1) whatever the width
+        width = _GATES[mode] * self.hidden_size
+        self._names = tuple(n + suffix for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        shapes = [(width, self.input_size), (width, self.hidden_size)] + [(width,)] * (2 if bias else 0)
+        for n, shape in zip(self._names, shapes):
+            self.register_parameter(n, Parameter(rng.uniform(-k, k, size=shape)))
 
-    def _affine(self, x: ag.Tensor, h: ag.Tensor) -> ag.Tensor:
-        z = x @ self.weight_ih + h @ self.weight_hh
-        return z + self.bias if self.bias is not None else z
+    def _weights(self) -> tuple:
+        # (weight_ih, weight_hh, bias_ih, bias_hh); the biases are None without bias.
+        p = self._parameters
+        return tuple(p.get(n) for n in self._names)
+
+    def _state(self, h: Any, batch: int, what: str = "h") -> ag.Tensor:
+        if h is None:
+            return ag.zeros(batch, self.hidden_size)
+        h = _as_tensor(h)
+        if h.shape != (batch, self.hidden_size):
+            raise ValueError(f"{type(self).__name__}: {what} must have shape ({batch}, {self.hidden_size}), "
+                             f"got {h.shape}")
+        return h
+
+    def _initial(self, state: Any, batch: int) -> Any:
+        if self.mode != "lstm":
+            return self._state(state, batch)
+        h, c = (None, None) if state is None else state
+        return self._state(h, batch), self._state(c, batch, "c")
+
+    def _step(self, gi: ag.Tensor, state: Any, w_hh: ag.Tensor, b_hh: ag.Tensor | None) -> Any:
+        """One time step from gi = x @ weight_ih.T + bias_ih (batch, gates * hidden) and the previous state."""
+        h = state[0] if self.mode == "lstm" else state
+        gh = F.linear(h, w_hh, b_hh)
+        n = self.hidden_size
+        if self.mode == "rnn":
+            return _NONLINEARITIES[self.nonlinearity](gi + gh)
+        if self.mode == "lstm":
+            z = gi + gh
+            i, f = ag.sigmoid(z[:, :n]), ag.sigmoid(z[:, n:2 * n])
+            g, o = ag.tanh(z[:, 2 * n:3 * n]), ag.sigmoid(z[:, 3 * n:])
+            c = f * state[1] + i * g
+            return o * ag.tanh(c), c
+        # GRU: the new gate's recurrent term (bias_hh included) sits inside the reset gate's product.
+        r = ag.sigmoid(gi[:, :n] + gh[:, :n])
+        u = ag.sigmoid(gi[:, n:2 * n] + gh[:, n:2 * n])
+        cand = ag.tanh(gi[:, 2 * n:] + r * gh[:, 2 * n:])
+        return (1 - u) * cand + u * h
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias is not None else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class _Cell(_Recurrent):
+    mode = "rnn"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", *,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(type(self).mode, input_size, hidden_size, bias, nonlinearity, rng, "")
+
+    def forward(self, x: Any, state: Any = None) -> Any:
+        """One step: x (batch, input_size), state h (or (h, c) for LSTMCell), None for zeros -> the next state."""
+        x = _as_tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input x must have shape (batch, {self.input_size}), "
+                             f"got {x.shape}")
+        w_ih, w_hh, b_ih, b_hh = self._weights()
+        return self._step(F.linear(x, w_ih, b_ih), self._initial(state, x.shape[0]), w_hh, b_hh)
 
 
 class RNNCell(_Cell):
-    """Elman cell: h_next = act(x @ weight_ih + h @ weight_hh + bias), act in {'tanh', 'sigmoid', 'relu'}."""
-
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
-        if nonlinearity not in _NONLINEARITIES:
-            raise ValueError(f"RNNCell: nonlinearity must be one of {sorted(_NONLINEARITIES)}, "
-                             f"got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, rng)
-        self.nonlinearity = nonlinearity
-        self._act = _NONLINEARITIES[nonlinearity]
-
-    def forward(self, x: Any, h: Any = None) -> ag.Tensor:
-        """One step: x (batch, input_size), h (batch, hidden_size) or None for zeros -> h_next."""
-        x, h = self._check(x, h)
-        return self._act(self._affine(x, h))
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+    """Elman cell: h' = act(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh), act tanh, sigmoid or relu."""
 
 
 class LSTMCell(_Cell):
-    """LSTM cell; state (h, c). Gates in column order input, forget, cell, output (no peepholes)."""
+    """LSTM cell (no peepholes), state (h, c); gate rows in PyTorch's order input, forget, cell, output."""
 
-    gates = 4
+    mode = "lstm"
 
-    def forward(self, x: Any, state: tuple[Any, Any] | None = None) -> tuple[ag.Tensor, ag.Tensor]:
-        """One step: x (batch, input_size), state (h, c) or None for zeros -> (h_next, c_next)."""
-        h, c = (None, None) if state is None else state
-        x, h = self._check(x, h)
-        _, c = self._check(x, c, "c")
-        z = self._affine(x, h)
-        n = self.hidden_size
-        i, f = ag.sigmoid(z[:, :n]), ag.sigmoid(z[:, n:2 * n])
-        g, o = ag.tanh(z[:, 2 * n:3 * n]), ag.sigmoid(z[:, 3 * n:])
-        c_next = f * c + i * g
-        return o * ag.tanh(c_next), c_next
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(input_size, hidden_size, bias, rng=rng)
 
 
 class GRUCell(_Cell):
-    """GRU cell: r, u gates; n = tanh(x W_n + r * (h U_n + b_hn)); h_next = (1 - u) * n + u * h."""
+    """GRU cell, gate rows reset r, update z, new n: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+    h' = (1 - z) * n + z * h (PyTorch's formulation)."""
 
-    gates = 3
+    mode = "gru"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *,
                  rng: np.random.Generator | None = None) -> None:
-        super().__init__(input_size, hidden_size, bias, rng)
-        k = 1.0 / math.sqrt(hidden_size)
-        # The candidate's recurrent term has its own bias, inside the reset gate's product.
-        self.bias_hn = Parameter(_rng(rng).uniform(-k, k, size=(hidden_size,))) if bias else None
-
-    def forward(self, x: Any, h: Any = None) -> ag.Tensor:
-        """One step: x (batch, input_size), h (batch, hidden_size) or None for zeros -> h_next."""
-        x, h = self._check(x, h)
-        n = self.hidden_size
-        zx = x @ self.weight_ih
-        if self.bias is not None:
-            zx = zx + self.bias
-        zh = h @ self.weight_hh
-        r = ag.sigmoid(zx[:, :n] + zh[:, :n])
-        u = ag.sigmoid(zx[:, n:2 * n] + zh[:, n:2 * n])
-        hn = zh[:, 2 * n:] + self.bias_hn if self.bias_hn is not None else zh[:, 2 * n:]
-        cand = ag.tanh(zx[:, 2 * n:] + r * hn)
-        return (1 - u) * cand + u * h
+        super().__init__(input_size, hidden_size, bias, rng=rng)
 
 
-_CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
-
-
-class RNN(Module):
-    """Unrolls one cell over a sequence x of shape (T, batch, input_size) (or a list of T (batch, input_size)).
+class RNN(_Recurrent):
+    """One recurrent layer unrolled over a sequence x of shape (T, batch, input_size) (or a list of T
+    (batch, input_size) steps); mode 'rnn' (Elman, the default), 'lstm' or 'gru'.
 
     Returns (outputs, last): outputs stacks the T hidden states, shape (T, batch, hidden_size); last is the
-    final state (h, or (h, c) for mode='lstm'), to be passed back as `state` (detached, for truncated BPTT).
+    final state (h, or (h, c) for LSTM), to pass back as `state` (detached, for truncated BPTT).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True,
+    def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", bias: bool = True,
                  mode: str = "rnn", rng: np.random.Generator | None = None) -> None:
-        super().__init__()
-        if mode not in _CELLS:
-            raise ValueError(f"RNN: mode must be one of {sorted(_CELLS)}, got {mode!r}")
-        if mode != "rnn" and nonlinearity != "tanh":
-            raise ValueError(f"RNN: nonlinearity applies to mode='rnn' only (got {nonlinearity!r} with {mode!r})")
-        self.mode = mode
-        if mode == "rnn":
-            self.cell = RNNCell(input_size, hidden_size, nonlinearity, bias, rng)
-        else:
-            self.cell = _CELLS[mode](input_size, hidden_size, bias, rng)
+        if mode not in _GATES:
+            raise ValueError(f"{type(self).__name__}: mode must be one of {sorted(_GATES)}, got {mode!r}")
+        super().__init__(mode, input_size, hidden_size, bias, nonlinearity, rng, "_l0")
 
     def forward(self, x: Any, state: Any = None) -> tuple[ag.Tensor, Any]:
-        """Run the cell over every step; state is the initial hidden state (None for zeros)."""
-        steps: Sequence[Any]
+        """Run every step; state is the initial hidden state (None for zeros)."""
         if isinstance(x, (list, tuple)):
-            steps = x
-        else:
-            x = _as_tensor(x)
-            if x.ndim != 3:
-                raise ValueError(f"RNN: input must have shape (T, batch, {self.cell.input_size}), got {x.shape}")
-            steps = [x[t] for t in range(x.shape[0])]
-        if len(steps) == 0:
-            raise ValueError("RNN: the input sequence is empty (T = 0)")
+            if len(x) == 0:
+                raise ValueError(f"{type(self).__name__}: the input sequence is empty (T = 0)")
+            x = ag.stack([_as_tensor(s) for s in x], 0)
+        x = _as_tensor(x)
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: input must have shape (T, batch, {self.input_size}), "
+                             f"got {x.shape}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{type(self).__name__}: the input sequence is empty (T = 0)")
+        w_ih, w_hh, b_ih, b_hh = self._weights()
+        gi = F.linear(x, w_ih, b_ih)  # every step's input term in one product
+        state = self._initial(state, x.shape[1])
         hs = []
-        for xt in steps:
-            state = self.cell(xt, state)
+        for t in range(x.shape[0]):
+            state = self._step(gi[t], state, w_hh, b_hh)
             hs.append(state[0] if self.mode == "lstm" else state)
         return ag.stack(hs, 0), state
 
     def extra_repr(self) -> str:
-        return f"mode={self.mode!r}"
+        return super().extra_repr() + (f", mode={self.mode!r}" if type(self) is RNN else "")
+
+
+class LSTM(RNN):
+    """`RNN(..., mode='lstm')`: PyTorch's single-layer nn.LSTM; returns (outputs, (h, c))."""
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(input_size, hidden_size, bias=bias, mode="lstm", rng=rng)
+
+
+class GRU(RNN):
+    """`RNN(..., mode='gru')`: PyTorch's single-layer nn.GRU; returns (outputs, h)."""
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__(input_size, hidden_size, bias=bias, mode="gru", rng=rng)

@@ -1,11 +1,23 @@
-"""Flat-vector views of parameters and gradients (for scipy.optimize), and gradient clipping."""
+"""Flat-vector views of parameters and gradients (for scipy.optimize), gradient clipping, `functional_call`,
+and the one place that writes new values into existing tensors."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
 import autograd as ag
+
+if TYPE_CHECKING:
+    from .module import Module
+
+
+def _write(t: ag.Tensor, value: Any) -> None:
+    """Set t's values to `value` (broadcast to t's shape, cast to its dtype) in place: every write nn makes
+    into a parameter goes through here."""
+    arr = np.broadcast_to(np.asarray(value), np.shape(t.data)).astype(t.dtype, copy=True)
+    with ag.no_grad():  # in place, so a graph that saved the old values refuses to backward through them
+        t.copy_(arr)
 
 
 def _params(params: Iterable[ag.Tensor], name: str) -> list:
@@ -51,8 +63,7 @@ def vector_to_parameters(vec: Any, params: Iterable[ag.Tensor]) -> None:
     i = 0
     for p in params:
         n = p.size
-        chunk = v[i:i + n].reshape(np.shape(p.data)).astype(p.dtype)  # astype copies: vec stays independent
-        p.data = chunk[()] if chunk.ndim == 0 else chunk
+        _write(p, v[i:i + n].reshape(np.shape(p.data)))
         i += n
 
 
@@ -81,3 +92,27 @@ def clip_grad_value_(params: Iterable[ag.Tensor], clip_value: float) -> None:
     for p in _params(params, "clip_grad_value_"):
         if p.grad is not None:
             p.grad = ag.Tensor(np.clip(p.grad.data, -clip_value, clip_value))
+
+
+def functional_call(module: "Module", tensors: Mapping[str, Any], args: Any = (),
+                    kwargs: Mapping[str, Any] | None = None) -> Any:
+    """`module(*args, **kwargs)` with the parameters and buffers named in `tensors` (dotted names, as in
+    state_dict) replaced by the given tensors for this call only, as torch.func.functional_call does:
+    e.g. to differentiate a module with respect to stand-in tensors (gradcheck)."""
+    owners = dict(module.named_modules())
+    swaps = []
+    for name, value in tensors.items():
+        mname, _, leaf = name.rpartition(".")
+        m = owners.get(mname)
+        reg = None if m is None else m._parameters if leaf in m._parameters else m._buffers
+        if reg is None or leaf not in reg:
+            raise KeyError(f"functional_call: {type(module).__name__} has no parameter or buffer {name!r}")
+        swaps.append((reg, leaf, value))
+    old = [(reg, leaf, reg[leaf]) for reg, leaf, _ in swaps]
+    try:
+        for reg, leaf, value in swaps:
+            reg[leaf] = value
+        return module(*(args if isinstance(args, tuple) else (args,)), **(kwargs or {}))
+    finally:
+        for reg, leaf, value in reversed(old):
+            reg[leaf] = value

@@ -1,19 +1,21 @@
-"""DNI (synthetic gradients): what reaches the layers below and when, what the synthesizer learns from,
-finite-difference checks of its regression, and learning the true gradient of a frozen network."""
+"""DNI (synthetic gradients): what reaches the layers below and when (whatever the place of zero_grad),
+what the synthesizer learns from, finite-difference checks of its regression, and learning the true
+gradient of a frozen network."""
 
 import numpy as np
 import pytest
 
 import autograd as ag
 import nn
-from helpers import swapped
 import nn.functional as F
 from nn import optim
+from nn.utils import functional_call
 
 
 def _randomise(dni, rng, std=0.3):
-    for p in dni.synthesizer.parameters():
-        p.data[...] = rng.normal(scale=std, size=p.shape)
+    with ag.no_grad():
+        for p in dni.synthesizer.parameters():
+            p.copy_(rng.normal(scale=std, size=p.shape))
 
 
 def test_synthetic_gradient_is_exactly_zero_at_step_zero():
@@ -24,30 +26,64 @@ def test_synthetic_gradient_is_exactly_zero_at_step_zero():
         ctx = F.one_hot(rng.integers(0, 3, 6), 3) if dni.conditioned_on else None
         layer.zero_grad()
         dni(layer(x), ctx)
+        dni.backward()
         assert np.all(dni.synthetic_gradient(layer(x).detach(), ctx) == 0.0)
         assert np.all(layer.weight.grad.data == 0.0) and np.all(layer.bias.grad.data == 0.0)
 
 
-def test_forward_backprops_the_synthetic_gradient_into_the_layer_below_at_once():
-    rng = np.random.default_rng(1)
+def _setup(seed=1):
+    rng = np.random.default_rng(seed)
     layer = nn.Linear(5, 4, rng=rng)
     dni = nn.DNI(4, conditioned_on=2, scale=1.0, rng=rng)
     _randomise(dni, rng)
     x, ctx = rng.normal(size=(3, 5)), rng.normal(size=(3, 2))
-    z = x @ layer.weight.data + layer.bias.data
-    out = dni(ag.relu(layer(x)), ctx)
-    # Closed form: g_hat = [h, ctx] W + b; the layer's weight gets x^T (g_hat * relu'(z)).
+    # Closed form: g_hat = [h, ctx] W^T + b; the layer's weight gets (g_hat * relu'(z))^T x.
+    z = x @ layer.weight.data.T + layer.bias.data
     h = np.maximum(z, 0)
     w, b = dni.synthesizer[0].weight.data, dni.synthesizer[0].bias.data
-    g_hat = np.concatenate([h, ctx], axis=1) @ w + b
-    np.testing.assert_allclose(layer.weight.grad.data, x.T @ (g_hat * (z > 0)), rtol=1e-12)
-    np.testing.assert_allclose(layer.bias.grad.data, (g_hat * (z > 0)).sum(0), rtol=1e-12)
-    # The output is cut from the graph below: a loss above it leaves the layer's gradient alone.
-    assert out.is_leaf and out.requires_grad
-    before = layer.weight.grad.data.copy()
-    (out * out).sum().backward()
-    np.testing.assert_array_equal(layer.weight.grad.data, before)
+    g_hat = np.concatenate([h, ctx], axis=1) @ w.T + b
+    return layer, dni, x, ctx, h, (g_hat * (z > 0)).T @ x, (g_hat * (z > 0)).sum(0)
+
+
+def test_the_synthetic_gradient_replaces_the_true_one_below():
+    layer, dni, x, ctx, h, want_w, want_b = _setup()
+    out = dni(ag.relu(layer(x)), ctx)
+    assert layer.weight.grad is None  # nothing is sent before a backward
+    (out * out).sum().backward()  # true gradient 2 h at the output; g_hat, not 2 h, goes below
+    np.testing.assert_allclose(layer.weight.grad.data, want_w, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad.data, want_b, rtol=1e-12)
     np.testing.assert_allclose(dni.true_gradient, 2 * h)
+
+
+def test_backward_sends_the_synthetic_gradient_at_once_and_only_once():
+    layer, dni, x, ctx, h, want_w, want_b = _setup()
+    out = dni(ag.relu(layer(x)), ctx)
+    dni.backward()  # update unlocking: the layer below has its gradient before anything above runs
+    np.testing.assert_allclose(layer.weight.grad.data, want_w, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad.data, want_b, rtol=1e-12)
+    (out * out).sum().backward()  # the true gradient is still recorded, and nothing more goes below
+    np.testing.assert_allclose(layer.weight.grad.data, want_w, rtol=1e-12)
+    np.testing.assert_allclose(dni.true_gradient, 2 * h)
+    with pytest.raises(RuntimeError, match="sent once"):
+        dni.backward()
+
+
+@pytest.mark.parametrize("zero_grad_after_forward", [False, True])
+def test_zero_grad_before_or_after_the_forward_trains_the_layer_below_alike(zero_grad_after_forward):
+    layer, dni, x, ctx, h, want_w, want_b = _setup()
+    opt = optim.SGD(layer.parameters(), lr=0.5)
+    w0, b0 = layer.weight.data.copy(), layer.bias.data.copy()
+    (ag.relu(layer(x)) * 3.0).sum().backward()  # a stale gradient that zero_grad must clear either way
+    if not zero_grad_after_forward:
+        opt.zero_grad()
+    out = dni(ag.relu(layer(x)), ctx)
+    if zero_grad_after_forward:
+        opt.zero_grad()  # PyTorch's usual order: forward, zero_grad, backward, step
+    (out * out).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(layer.weight.data, w0 - 0.5 * want_w, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.data, b0 - 0.5 * want_b, rtol=1e-12)
+    assert np.abs(want_w).sum() > 0.1  # the layer really moved
 
 
 def test_batch_scale_divides_the_prediction_by_the_batch_size():
@@ -59,24 +95,34 @@ def test_batch_scale_divides_the_prediction_by_the_batch_size():
     np.testing.assert_allclose(a.synthetic_gradient(h) * 4, b.synthetic_gradient(h), rtol=1e-12)
 
 
-def test_stacked_dnis_bootstrap_the_lower_target_from_the_upper_prediction():
+@pytest.mark.parametrize("unlocked", [False, True])
+def test_stacked_dnis_bootstrap_the_lower_target_from_the_upper_prediction(unlocked):
     rng = np.random.default_rng(3)
     l1, l2, l3 = nn.Linear(4, 5, rng=rng), nn.Linear(5, 6, rng=rng), nn.Linear(6, 3, rng=rng)
     d1, d2 = nn.DNI(5, scale=1.0, rng=rng), nn.DNI(6, scale=1.0, rng=rng)
+    _randomise(d1, rng)
     _randomise(d2, rng)
     x, y = rng.normal(size=(7, 4)), rng.integers(0, 3, 7)
-    h1 = d1(ag.tanh(l1(x)))
-    z2 = h1.data @ l2.weight.data + l2.bias.data
+    a1 = ag.tanh(l1(x))
+    h1 = d1(a1)
+    if unlocked:
+        d1.backward()
+    z2 = h1.data @ l2.weight.data.T + l2.bias.data
     h2 = d2(ag.tanh(l2(h1)))
-    # d1's target arrived during d2's forward: d2's prediction backpropagated through l2 and tanh.
-    g2_hat = d2.synthetic_gradient(h2.detach())
-    np.testing.assert_allclose(d1.true_gradient, (g2_hat * (1 - np.tanh(z2) ** 2)) @ l2.weight.data.T, rtol=1e-12)
-    assert d2.true_gradient is None
+    if unlocked:
+        d2.backward()  # d1's target arrives now: d2's prediction backpropagated through l2 and tanh
+        assert d1.true_gradient is not None and d2.true_gradient is None
     loss = F.cross_entropy(l3(h2), y)
     h2_copy = ag.tensor(h2.data, requires_grad=True)
     (want,) = ag.grad(F.cross_entropy(l3(h2_copy), y), [h2_copy])
     loss.backward()
     np.testing.assert_allclose(d2.true_gradient, want.data, rtol=1e-12)
+    g2_hat = d2.synthetic_gradient(h2.detach())
+    np.testing.assert_allclose(d1.true_gradient, (g2_hat * (1 - np.tanh(z2) ** 2)) @ l2.weight.data, rtol=1e-12)
+    # l1 learns from d1's prediction only; l2 from d2's; l3 from the loss
+    g1 = d1.synthetic_gradient(a1.detach()) * (1 - a1.data ** 2)
+    np.testing.assert_allclose(l1.weight.grad.data, g1.T @ x, rtol=1e-12)
+    np.testing.assert_allclose(l2.weight.grad.data, (g2_hat * (1 - np.tanh(z2) ** 2)).T @ h1.data, rtol=1e-12)
 
 
 def test_step_regresses_onto_the_true_gradient_with_its_own_optimizer():
@@ -89,10 +135,11 @@ def test_step_regresses_onto_the_true_gradient_with_its_own_optimizer():
     (out * ag.tensor(target)).sum().backward()  # the true gradient at out is `target`
     params = list(dni.synthesizer.parameters())
     before = [p.data.copy() for p in params]
+    names = [n for n, _ in dni.synthesizer.named_parameters()]
+    inputs = np.concatenate([h.data, ctx], axis=1)
 
     def regression(*ps):
-        with swapped(dni.synthesizer[0], weight=ps[0], bias=ps[1]), swapped(dni.synthesizer[2], weight=ps[2], bias=ps[3]):
-            return F.mse_loss(dni.synthesize(h, ctx, record=True), target)
+        return F.mse_loss(functional_call(dni.synthesizer, dict(zip(names, ps)), inputs), target)
 
     # The synthesizer's parameter gradients pass the gradient checker...
     assert ag.gradcheck(regression, before)
@@ -167,6 +214,13 @@ def test_bad_use_raises_clear_errors():
         nn.DNI(3, scale=0)
     with pytest.raises(RuntimeError, match="no forward"):
         dni.step()
-    dni(h)
+    with pytest.raises(RuntimeError, match="nothing to send"):
+        dni.backward()
+    first = dni(h)
     with pytest.raises(RuntimeError, match="loss.backward"):
         dni.step()
+    second = dni(h)  # a second forward before the first one's backward: the first is stale
+    with pytest.raises(RuntimeError, match="earlier forward"):
+        first.sum().backward()
+    second.sum().backward()
+    assert dni.step() >= 0.0

@@ -10,20 +10,48 @@ rng = np.random.default_rng(0)
 
 
 def test_functional_linear_gradcheck():
-    x, W, b = rng.normal(size=(4, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
+    x, W, b = rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2)  # W is (out, in)
     assert ag.gradcheck(F.linear, [x, W, b])
     assert ag.gradcheck(lambda x, W: F.linear(x, W), [x, W])
+    assert ag.gradgradcheck(F.linear, [x, W, b])
+    # leading axes (time, batch) and a single example
+    assert ag.gradcheck(F.linear, [rng.normal(size=(2, 4, 3)), W, b])
+    assert ag.gradcheck(F.linear, [rng.normal(size=3), W, b])
+    with pytest.raises(ValueError, match=r"weight must be 2-d.*\(3,\)"):
+        F.linear(x, np.ones(3))
 
 
 def test_linear_module_matches_closed_form_gradients():
     lin = nn.Linear(3, 2, rng=np.random.default_rng(1))
     x = rng.normal(size=(5, 3))
     u = rng.normal(size=(5, 2))
+    assert lin.weight.shape == (2, 3) and lin.bias.shape == (2,)  # PyTorch's (out_features, in_features)
     y = lin(x)
-    np.testing.assert_allclose(y.data, x @ lin.weight.data + lin.bias.data)
+    np.testing.assert_allclose(y.data, x @ lin.weight.data.T + lin.bias.data)
     (y * u).sum().backward()
-    np.testing.assert_allclose(lin.weight.grad.data, x.T @ u)
+    np.testing.assert_allclose(lin.weight.grad.data, u.T @ x)
     np.testing.assert_allclose(lin.bias.grad.data, u.sum(axis=0))
+
+
+def test_linear_by_hand():
+    lin = nn.Linear(3, 2)
+    lin.load_state_dict({"weight": np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5]]), "bias": np.array([0.5, -2.0])})
+    y = lin(np.array([[1.0, 1.0, 2.0]]))
+    np.testing.assert_array_equal(y.data, [[1 + 2 + 6 + 0.5, 0 - 1 + 1 - 2.0]])
+
+
+def test_linear_applies_to_leading_axes():
+    lin = nn.Linear(3, 2, rng=np.random.default_rng(4))
+    x = rng.normal(size=(4, 5, 3))
+    np.testing.assert_allclose(lin(x).data, np.einsum("tbi,oi->tbo", x, lin.weight.data) + lin.bias.data)
+
+
+def test_linear_names_itself_and_its_features_on_a_wrong_input():
+    lin = nn.Linear(4, 2)
+    with pytest.raises(ValueError, match=r"Linear\(in_features=4, out_features=2.*4 features.*\(2, 3\)"):
+        lin(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"4 features.*shape \(\)"):
+        lin(ag.tensor(1.0))
 
 
 def test_linear_module_gradient_wrt_input_gradcheck():
@@ -44,13 +72,15 @@ def test_glorot_default_init_bounds_and_spread():
     lin = nn.Linear(300, 200, rng=np.random.default_rng(2))
     a = np.sqrt(6 / 500)
     w = lin.weight.data
-    assert w.shape == (300, 200) and np.all(np.abs(w) <= a)
+    assert w.shape == (200, 300) and np.all(np.abs(w) <= a)
     assert abs(w.std() - a / np.sqrt(3)) < 0.02 * a  # uniform on [-a, a] has std a / sqrt(3)
     assert np.all(lin.bias.data == 0)
 
 
 def test_he_init_spread():
+    # fan_in is in_features = 400, the weight's second axis in the (out, in) layout
     w = nn.Linear(400, 300, init="he", rng=np.random.default_rng(3)).weight.data
+    assert w.shape == (300, 400)
     assert abs(w.std() - np.sqrt(2 / 400)) < 0.02 * np.sqrt(2 / 400)
     assert abs(w.mean()) < 0.01 * np.sqrt(2 / 400) * 10
 
@@ -69,8 +99,20 @@ def test_init_is_reproducible_from_rng_and_global_seed():
 
 
 def test_custom_init_function():
-    lin = nn.Linear(2, 3, init=lambda shape, rng: np.full(shape, 0.5))
-    np.testing.assert_array_equal(lin.weight.data, np.full((2, 3), 0.5))
+    seen = []
+    lin = nn.Linear(2, 3, init=lambda shape, rng: seen.append(shape) or np.full(shape, 0.5))
+    assert seen == [(3, 2)]
+    np.testing.assert_array_equal(lin.weight.data, np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match=r"shape \(2, 3\).*\(3, 2\)"):
+        nn.Linear(2, 3, init=lambda shape, rng: np.zeros((2, 3)))  # an (in, out) array is refused
+
+
+def test_init_fans_follow_the_out_in_layout():
+    g = np.random.default_rng(0)
+    w = nn.init.he_normal((50, 2000), g)  # fan_in 2000
+    assert abs(w.std() - np.sqrt(2 / 2000)) < 0.05 * np.sqrt(2 / 2000)
+    conv = nn.init.glorot_uniform((8, 4, 3, 3), g)  # (out, in, kh, kw): fans 4*9 and 8*9
+    assert np.abs(conv).max() <= np.sqrt(6 / (36 + 72)) and np.abs(conv).max() > 0.9 * np.sqrt(6 / (36 + 72))
 
 
 @pytest.mark.parametrize("layer", [nn.Sigmoid(), nn.Tanh(), nn.Softmax(), nn.LogSoftmax(), nn.Softmax(axis=0),

@@ -145,3 +145,24 @@ def test_one_hot():
         F.one_hot(np.array([3]), 3)
     with pytest.raises(TypeError, match="integers"):
         F.one_hot(np.array([0.5]), 3)
+
+
+_PROBS = _softmax(rng.normal(size=(4, 3)))
+LOSS_CASES = [
+    (nn.MSELoss, F.mse_loss, rng.normal(size=(4, 3)), rng.normal(size=(4, 3))),
+    (nn.CrossEntropyLoss, F.cross_entropy, rng.normal(size=(4, 3)), np.array([0, 2, 1, 1])),
+    (nn.NLLLoss, F.nll_loss, np.log(_PROBS), np.array([1, 0, 2, 2])),
+    (nn.BCELoss, F.binary_cross_entropy, _PROBS, rng.uniform(size=(4, 3))),
+    (nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits, rng.normal(size=(4, 3)), rng.uniform(size=(4, 3))),
+]
+
+
+@pytest.mark.parametrize("module, fn, x, t", LOSS_CASES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_every_loss_module_is_its_functional_with_its_reduction(module, fn, x, t, reduction):
+    got = module(reduction=reduction)(x, t).data
+    np.testing.assert_array_equal(got, fn(x, t, reduction).data)
+    per_item = fn(x, t, "none").data
+    want = {"mean": per_item.mean(), "sum": per_item.sum(), "none": per_item}[reduction]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert np.shape(got) == np.shape(want)

@@ -56,6 +56,26 @@ def test_reassignment_updates_registration():
     assert [n for n, _ in lin.named_parameters()] == ["weight"]
 
 
+def test_each_parameter_and_module_is_stored_once():
+    b = Block()
+    # in the registries only, not also in __dict__, so the two can never disagree
+    for name in ("scale", "layers", "act"):
+        assert name not in b.__dict__
+    assert b.scale is b._parameters["scale"] and b.layers is b._modules["layers"]
+    new = nn.Parameter(np.float64(3.0))
+    b.scale = new
+    assert b.scale is new and dict(b.named_parameters())["scale"] is new
+    b.act = nn.ReLU()  # a module replaced by a module
+    assert isinstance(b.act, nn.ReLU) and [type(c).__name__ for c in b.children()] == ["ModuleList", "ReLU"]
+    b.scale = nn.Tanh()  # a parameter's name reused for a module moves it between registries
+    assert "scale" not in b._parameters and b._modules["scale"] is b.scale
+    b.register_buffer("count", np.zeros(2))
+    assert "count" not in b.__dict__ and b.count.shape == (2,) and "count" in dir(b)
+    with pytest.raises(AttributeError, match="'Block' object has no attribute 'nope'"):
+        _ = b.nope
+    assert not hasattr(b, "nope")
+
+
 def test_assignment_before_init_is_an_error():
     class Bad(nn.Module):
         def __init__(self):
@@ -94,6 +114,22 @@ def test_zero_grad_and_backward_reach_all_parameters():
     assert all(p.grad is not None for p in b.parameters())
     b.zero_grad()
     assert all(p.grad is None for p in b.parameters())
+
+
+def test_zero_grad_can_keep_the_gradient_tensors():
+    b = Block()
+    b(np.ones((2, 3))).sum().backward()
+    grads = {n: p.grad for n, p in b.named_parameters()}
+    assert any(np.any(g.data != 0) for g in grads.values())
+    b.zero_grad(set_to_none=False)
+    for n, p in b.named_parameters():
+        assert p.grad is grads[n] and p.grad.shape == p.shape and np.all(p.grad.data == 0)
+    b(np.ones((2, 3))).sum().backward()  # and the next backward accumulates onto those zeros
+    want = Block()
+    want.load_state_dict(b.state_dict())
+    want(np.ones((2, 3))).sum().backward()
+    for p, q in zip(b.parameters(), want.parameters()):
+        np.testing.assert_array_equal(p.grad.data, q.grad.data)
 
 
 def test_requires_grad_freezes():
@@ -162,7 +198,7 @@ def _snapshot(m):
 @pytest.mark.parametrize("edit, message", [
     (lambda sd: sd.pop("2.bias"), "missing key.*2.bias"),
     (lambda sd: sd.update(extra=np.ones(2)), "unexpected key.*extra"),
-    (lambda sd: sd.update({"2.weight": np.ones((2, 4))}), r"2.weight.*shape \(2, 4\).*\(4, 2\)"),
+    (lambda sd: sd.update({"2.weight": np.ones((4, 2))}), r"2.weight.*shape \(4, 2\).*\(2, 4\)"),
     (lambda sd: sd.update({"0.bias": np.array(["a", "b", "c", "d"])}), "0.bias.*dtype"),
     (lambda sd: sd.update({"0.bias": np.array([1.0, np.nan, 0, 0])}), "0.bias.*NaN"),
 ])
@@ -175,6 +211,22 @@ def test_load_state_dict_refuses_and_changes_nothing(edit, message):
         model.load_state_dict(sd)
     after = model.state_dict()
     assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_load_state_dict_checks_finiteness_in_the_parameters_dtype():
+    model = nn.Sequential(nn.Linear(3, 2))
+    with ag.no_grad():
+        for p in model.parameters():
+            p.data = p.data.astype(np.float32)
+    before = _snapshot(model)
+    sd = {"0.weight": np.full((2, 3), 0.5), "0.bias": np.array([1e39, 0.0])}  # finite in float64 only
+    with pytest.raises(ValueError, match=r"0.bias.*too large for dtype float32"):
+        model.load_state_dict(sd)
+    after = model.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # the valid weight was not loaded either
+    sd["0.bias"] = np.array([3e38, -1.0])  # finite in float32: accepted
+    model.load_state_dict(sd)
+    assert model[0].bias.dtype == np.float32 and model[0].bias.data[0] == np.float32(3e38)
 
 
 def test_load_state_dict_non_strict_reports_keys():

@@ -5,7 +5,7 @@ import scipy.optimize
 
 import autograd as ag
 import nn
-from nn.utils import clip_grad_norm_, grads_to_vector, parameters_to_vector, vector_to_parameters
+from nn.utils import clip_grad_norm_, functional_call, grads_to_vector, parameters_to_vector, vector_to_parameters
 
 
 def test_vector_round_trip_and_order():
@@ -19,7 +19,7 @@ def test_vector_round_trip_and_order():
     assert v[9] == 4.0
     new = np.arange(10.0)
     vector_to_parameters(new, params)
-    np.testing.assert_array_equal(lin.weight.data, np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(lin.weight.data, np.arange(6.0).reshape(3, 2))
     assert s.data == 9.0 and np.ndim(s.data) == 0
     new[:] = -1  # the parameters do not alias the vector
     assert lin.weight.data[0, 0] == 0.0
@@ -33,6 +33,33 @@ def test_vector_to_parameters_refuses_wrong_length_and_changes_nothing():
     with pytest.raises(ValueError, match="1-d"):
         vector_to_parameters(np.zeros((2, 3)), lin.parameters())
     np.testing.assert_array_equal(parameters_to_vector(lin.parameters()), before)
+
+
+def test_vector_to_parameters_never_corrupts_a_recorded_graph():
+    p = nn.Parameter(np.array([1.0, 2.0]))
+    y = (p * p).sum()
+    vector_to_parameters(np.array([5.0, 6.0]), [p])
+    np.testing.assert_array_equal(p.data, [5.0, 6.0])
+    with pytest.raises(RuntimeError, match="modified"):  # the graph saved [1, 2]: it refuses
+        y.backward()
+
+
+def test_functional_call_swaps_tensors_for_one_call():
+    lin = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    w0 = lin.weight
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    w, b = np.ones((2, 3)), np.array([1.0, -1.0])
+    y = functional_call(lin, {"weight": ag.tensor(w), "bias": b}, (x,))
+    np.testing.assert_allclose(y.data, x @ w.T + b)
+    assert lin.weight is w0 and isinstance(lin.bias, nn.Parameter) and np.all(lin.bias.data == 0)  # restored
+    assert ag.gradcheck(lambda w, b: functional_call(lin, {"weight": w, "bias": b}, x), [w, b])
+    model = nn.Sequential(lin, nn.Tanh())
+    np.testing.assert_allclose(functional_call(model, {"0.bias": b}, x).data, np.tanh(x @ w0.data.T + b))
+    with pytest.raises(KeyError, match="'0.wieght'"):
+        functional_call(model, {"0.wieght": w}, x)
+    with pytest.raises(ValueError):
+        functional_call(model, {"0.bias": b}, np.zeros((1, 5)))  # the forward fails ...
+    assert model[0].bias is lin._parameters["bias"] and model[0].bias.shape == (2,)  # ... and still restores
 
 
 def test_float32_parameters_give_float64_vectors():

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 
 import autograd as ag
+from autograd.compile import CompileError, effect, guard, live, recording
 
 from . import _checks
 
@@ -83,6 +84,10 @@ class Optimizer:
         rule = self.hyperparameters.get(name)
         if rule is not None:
             value = _checks.check(type(self).__name__, name, rule, value)
+            if recording() is not None:
+                # Replays do not run the function's Python code: the new value would hold only this once.
+                raise CompileError(f"{type(self).__name__}.{name} is set inside a compiled function; set it "
+                                   "outside, before calling it (replays read the optimizer's current value)")
         object.__setattr__(self, name, value)
 
     # ---- what subclasses define --------------------------------------------------------------
@@ -105,6 +110,15 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: set .grad to None (the default, as in PyTorch) or, with
         set_to_none=False, set the gradient arrays to zero in place."""
+        rec = recording()
+        if rec is None:
+            self._zero_grad(set_to_none)
+            return
+        # Inside ag.compile: replays clear the gradients here too.
+        effect(lambda: self._zero_grad(set_to_none), tuple(self.params) if set_to_none else ())
+        object.__setattr__(self, "_cleared_in", rec.serial if set_to_none else None)
+
+    def _zero_grad(self, set_to_none: bool) -> None:
         for p in self.params:
             g = p.grad
             if set_to_none or g is None:
@@ -119,6 +133,28 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient (in place, through the tracked in-place API, so a graph
         that saved a parameter's array before the step refuses to backpropagate through it)."""
+        rec = recording()
+        if rec is None:
+            self._step()
+        elif getattr(self, "_cleared_in", None) == rec.serial and self._traceable():
+            # Inside ag.compile, after this optimizer's own zero_grad: exactly the parameters this call's
+            # backward gave a gradient have one, so the update can be recorded as tensor ops.
+            guard(self._traceable)
+            self._traced_step()
+        else:
+            effect(self._step)  # replays run this very method on the live parameters and state
+
+    def _traceable(self) -> Any:
+        """Falsy when the update must stay an effect; else a value naming the ops _traced_step records
+        under the current hyperparameters (a replay starts only while it is unchanged)."""
+        return False
+
+    def _traced_step(self) -> None:
+        """The update as tensor ops under no_grad, the same numpy operations as _step in the same order, with
+        hyperparameters read through autograd.compile.live (replays read their current values)."""
+        raise NotImplementedError
+
+    def _step(self) -> None:
         with ag.no_grad():  # one block for the whole loop: entering it costs about as much as a small update
             for i, p in enumerate(self.params):
                 if p.grad is None:

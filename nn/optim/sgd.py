@@ -8,7 +8,7 @@ import numpy as np
 import autograd as ag
 
 from . import _checks
-from .optimizer import Optimizer, with_weight_decay
+from .optimizer import Optimizer, guard, live, with_weight_decay
 
 
 class SGD(Optimizer):
@@ -29,6 +29,22 @@ class SGD(Optimizer):
 
     def _required_buffers(self, hyper: dict) -> set[str]:
         return {"momentum_buffer"} if hyper["momentum"] else set()
+
+    def _traceable(self) -> Any:
+        # Momentum keeps a buffer whose first step differs from the others: that update stays an effect.
+        # The value also tells whether weight decay adds ops, so a change of either records again.
+        return not self.momentum and (True, bool(self.weight_decay))
+
+    def _traced_step(self) -> None:
+        lr = live(lambda: self.lr)
+        wd = live(lambda: self.weight_decay) if self.weight_decay else None
+        with ag.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                self.state.setdefault(i, {})
+                g = p.grad if wd is None else p.grad + wd * p
+                p -= lr * g
 
     def _delta(self, g: np.ndarray, x: np.ndarray, st: dict) -> Any:
         g = with_weight_decay(g, x, self.weight_decay)
