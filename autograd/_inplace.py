@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._mode import state
+from ._mode import mode
 from ._tensor import Tensor, data_of
 from .function import Context, _checksum, clock
 
@@ -41,15 +41,20 @@ def _forget(key: int, ref: Any) -> None:
 
 def write(t: Tensor, op: str, ufunc: Callable | None, value: Any, index: Any = None) -> Tensor:
     """Change t's array in place: `ufunc(t, value)`, or assign `value` (at `index`) when ufunc is None."""
-    if t.requires_grad and state.grad_enabled:
+    if t.requires_grad and mode().grad_enabled:
         if t.grad_fn is None:
             raise RuntimeError(f"{op}: {_who(t)} is a leaf that requires grad, and changing it in place "
                                "while the graph is recorded would make its gradients wrong; do the update "
                                "inside `with ag.no_grad():` (as an optimizer step does)")
         raise RuntimeError(f"{op}: {_who(t)} requires grad (it was made by {t.grad_fn.name}); an in-place change "
                            "is not recorded in the graph: write it out of place (x = x + y), or detach() first")
-    if state.tracer is not None:
-        state.tracer.write(t, op, ufunc, value, index)
+    if isinstance(value, Tensor) and value.requires_grad and mode().grad_enabled:
+        raise RuntimeError(f"{op}: the value written into {_who(t)} requires grad, and an in-place write is not "
+                           "recorded in the graph, so its gradient would be lost: write it out of place "
+                           "(t = t + value), or inside `with ag.no_grad():` if no gradient should flow")
+    tracer = mode().tracer
+    if tracer is not None:
+        tracer.write(t, op, ufunc, value, index)
     v = data_of(value)
     if isinstance(v, np.ndarray) and v.dtype == object or isinstance(value, (list, tuple)) and \
             np.asarray(value).dtype == object:
@@ -96,7 +101,7 @@ def check_saved(ctx: Context) -> None:
             entry = _writes.get(id(root))
             if entry is not None and entry[1] > ctx.seq and entry[0]() is root:
                 raise RuntimeError(f"backward: an array that {ctx.name} saved for its gradient was modified in "
-                                   f"place after it was saved: {entry[2]}. Its gradient would be wrong; write "
+                                   f"place after it was saved: {_describe(entry[2])}. Its gradient would be wrong; write "
                                    "the update out of place, or after backward, or clone() the tensor first")
     sums = ctx.__dict__.get("checksums")
     if sums is not None:  # detect_anomaly: catch writes through .data, which bypass the log

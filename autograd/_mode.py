@@ -10,17 +10,30 @@ import threading
 from typing import Any, Callable
 
 
-class _State(threading.local):
-    """One instance per thread; the class attributes are each new thread's defaults."""
+class Mode:
+    """This thread's switches (a plain object: the hot path reads the thread-local once per op, then slots)."""
 
-    grad_enabled = True
-    anomaly = False
-    tracer: Any = None  # ag.compile's recorder while it records a call (see autograd/compile.py)
-    watching = False  # anomaly or tracer: ops take their slow path (one flag read per op)
-    scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
+    __slots__ = ("grad_enabled", "anomaly", "tracer", "watching", "scope")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.anomaly = False
+        self.tracer: Any = None  # ag.compile's recorder while it records a call (see autograd/compile.py)
+        self.watching = False  # anomaly or tracer: ops take their slow path
+        self.scope: tuple = ()  # tags of the enclosing graph_scope blocks, innermost last
 
 
-state = _State()
+class _Local(threading.local):
+    def __init__(self) -> None:
+        self.mode = Mode()
+
+
+_local = _Local()
+
+
+def mode() -> Mode:
+    """This thread's switches."""
+    return _local.mode
 
 
 class _Switch:
@@ -30,13 +43,15 @@ class _Switch:
     value: bool = True
 
     def __enter__(self) -> None:
-        self._prev = getattr(state, self.flag)
-        setattr(state, self.flag, self.value)
-        state.watching = state.anomaly or state.tracer is not None
+        m = _local.mode
+        self._prev = getattr(m, self.flag)
+        setattr(m, self.flag, self.value)
+        m.watching = m.anomaly or m.tracer is not None
 
     def __exit__(self, *exc: Any) -> None:
-        setattr(state, self.flag, self._prev)
-        state.watching = state.anomaly or state.tracer is not None
+        m = _local.mode
+        setattr(m, self.flag, self._prev)
+        m.watching = m.anomaly or m.tracer is not None
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -77,7 +92,7 @@ class tracing(_Switch):
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph in this thread."""
-    return state.grad_enabled
+    return _local.mode.grad_enabled
 
 
 class graph_scope:
@@ -88,8 +103,9 @@ class graph_scope:
         self.tag = tag
 
     def __enter__(self) -> None:
-        self._prev = state.scope
-        state.scope = self._prev + (self.tag,)
+        m = _local.mode
+        self._prev = m.scope
+        m.scope = self._prev + (self.tag,)
 
     def __exit__(self, *exc: Any) -> None:
-        state.scope = self._prev
+        _local.mode.scope = self._prev

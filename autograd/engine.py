@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _inplace
-from ._mode import state
+from ._mode import mode
 from ._tensor import Tensor
 from .function import Context, _check_finite
 
@@ -109,14 +109,17 @@ def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
             if isinstance(new, Tensor) and not create_graph:
                 new = new.data
             name = getattr(hook, "__name__", repr(hook))
-            kind = np.asarray(new.data if isinstance(new, Tensor) else new).dtype.kind
-            if kind not in "f":
-                raise TypeError(f"hook {name} returned a gradient of dtype {np.result_type(new)}; "
+            dt = np.asarray(new.data if isinstance(new, Tensor) else new).dtype
+            if dt.kind not in "f":
+                raise TypeError(f"hook {name} returned a gradient of dtype {dt} ({type(new).__name__}); "
                                 "it must return a floating-point array or Tensor (or None)")
             if np.shape(new) != np.shape(g):
                 raise ValueError(f"hook {name} returned shape {np.shape(new)} for a gradient of shape {np.shape(g)}")
+            gdt = np.result_type(g.data if isinstance(g, Tensor) else g)
             if not isinstance(new, (Tensor, np.ndarray, np.generic)):
-                new = np.asarray(new, dtype=np.result_type(g))
+                new = np.asarray(new, dtype=gdt)
+            elif dt != gdt:  # as a rule's gradient is cast to its input's dtype
+                new = new.astype(gdt)
             g = new
     return g
 
@@ -178,9 +181,10 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                 leaves[k] = r
             else:
                 heappush(heap, (-n.seq, n))
-    prev = state.grad_enabled
-    state.grad_enabled = create_graph
-    anomaly = state.anomaly
+    m = mode()
+    prev = m.grad_enabled
+    m.grad_enabled = create_graph
+    anomaly = m.anomaly
     checked = create_graph or anomaly  # every rule and gradient goes through the careful path
     # The sweep makes no reference cycles, so the cyclic collector has nothing to find here; pausing it
     # avoids repeated scans of a large graph.
@@ -248,26 +252,31 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
             else:
                 staged.append((t, g))
     finally:
-        state.grad_enabled = prev
+        m.grad_enabled = prev
         if gc_was_on:
             gc.enable()
     # Every rule and hook succeeded: now store, then release.
     if wanted is None:
         _store_all(staged, retained, root_grads, create_graph)
     if not retain_graph:
-        for ctx in done:
-            _release(ctx)
+        for ctx in done:  # _release, inline: it runs once per node
+            ctx.saved = _FREED
+            if ctx._hooks is None and ctx._retain is None:
+                ctx.data = None
+            if "index" in ctx.options:  # getitem's index may be an array as large as its input
+                ctx.options = {k: v for k, v in ctx.options.items() if k != "index"}
+            if False in ctx.needs_input_grad or ctx.fn.keeps_attributes:
+                _release(ctx)
     if wanted is not None:
         return [wanted[id(c if c.grad_fn is None else c.grad_fn)] for c in capture]
     return None
 
 
 def _release(ctx: Context) -> None:
-    """Drop what a swept node holds: saved arrays, scratch attributes and (unless a hook or retain_grad
-    still wants it) its output array, so a loss kept after backward holds almost nothing."""
-    ctx.saved = _FREED
+    """Drop what a swept node holds beyond its saved arrays and output (done inline in run_backward): its
+    constant inputs (an input batch, say; nodes and parameters stay) and the attributes a rule set on it."""
     needs = ctx.needs_input_grad
-    if len(needs) == 2:  # constants (an input batch, say) are let go too; nodes and parameters stay
+    if len(needs) == 2:
         if not needs[0]:
             ctx._e0 = None
         if not needs[1]:
@@ -277,19 +286,23 @@ def _release(ctx: Context) -> None:
             ctx._e0 = None
     elif not all(needs):
         ctx._more = tuple(e if n else None for e, n in zip(ctx._more, needs))
-    d = ctx.__dict__
-    if d:
+    if ctx.fn.keeps_attributes:
+        d = ctx.__dict__
         keep = {k: d[k] for k in ("_hooks", "_retain", "trace") if k in d}
         d.clear()
         d.update(keep)
-        if keep.get("_hooks") or keep.get("_retain"):
-            return
-    ctx.data = None
 
 
 def _store_all(staged: list, retained: list, root_grads: Sequence[Any], create_graph: bool) -> None:
     """Accumulate into `.grad`. Gradients the user gets never share memory with each other or with any
     tensor's data (add's rule returns (g, g); an upstream gradient may pass through unchanged)."""
+    for t, g in list(retained) + list(staged):
+        old = t.grad
+        if old is not None and (not isinstance(old, Tensor) or np.shape(old.data) != np.shape(g)):
+            name = f"'{t.name}' " if t.name else ""
+            raise RuntimeError(f"backward: tensor {name}of shape {np.shape(t.data)} has a .grad of shape "
+                               f"{np.shape(getattr(old, 'data', old))} ({type(old).__name__}) that its gradient "
+                               "cannot be added to; set .grad to None first (no .grad was changed)")
     handed = set(map(id, root_grads))
     handed.update(id(t.data) for t, _ in staged)
     for t, g in retained:
@@ -344,8 +357,9 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any] | None = None, retain
         if not r.requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
                                "(was it made inside no_grad, or from inputs without requires_grad?)")
-    if state.tracer is not None:
-        state.tracer.backward(roots, grads, retain_graph, create_graph)
+    tracer = mode().tracer
+    if tracer is not None:
+        tracer.backward(roots, grads, retain_graph, create_graph)
     if grads is None and len(roots) == 1 and not create_graph:  # loss.backward(): the common call
         d = roots[0].data
         if d.ndim == 0:

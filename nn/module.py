@@ -224,10 +224,8 @@ class Module:
             if set_to_none or g is None:
                 p.grad = None
             else:
-                # A fresh zero array, not zeros written into the old one: the engine may have handed
-                # that array to another tensor as well.
-                zeros = np.zeros(np.shape(g.data), dtype=g.dtype)
-                g.data = zeros[()] if zeros.ndim == 0 else zeros
+                with ag.no_grad():  # in place and tracked, as Optimizer.zero_grad does
+                    g.zero_()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze (True) every parameter; returns self."""

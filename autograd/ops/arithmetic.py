@@ -4,18 +4,18 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import ArrayLike, Tensor, data_of
-from ..function import Function, call
+from ..function import Builtin, call
 from .elementwise import math_of
 
 
-class Add(Function):
+class Add(Builtin):
     """a + b;  da = g, db = g."""
     name = "add"
     forward = staticmethod(lambda ctx, a, b: a + b)
     backward = staticmethod(lambda ctx, g: (g, g))
 
 
-class Sub(Function):
+class Sub(Builtin):
     """a - b;  da = g, db = -g."""
     name = "sub"
     forward = staticmethod(lambda ctx, a, b: a - b)
@@ -25,7 +25,7 @@ class Sub(Function):
         return g, (-g if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Builtin):
     """a * b;  da = g b, db = g a."""
     name = "mul"
 
@@ -41,7 +41,7 @@ class Mul(Function):
         return (g * b if na else None), (g * a if nb else None)
 
 
-class Div(Function):
+class Div(Builtin):
     """a / b;  da = g / b, db = -g a / b^2."""
     name = "div"
 
@@ -57,7 +57,7 @@ class Div(Function):
         return (g / b if na else None), (-g * a / (b * b) if nb else None)
 
 
-class Pow(Function):
+class Pow(Builtin):
     """a ** b;  da = g b a^(b-1) (0 where b = 0), db = g a^b log(a) (0 where a = 0 and b >= 0), as in PyTorch."""
     name = "pow"
 

@@ -12,22 +12,25 @@ from typing import Any, Callable
 import numpy as np
 
 from .._tensor import ArrayLike, Tensor
-from ..function import Function, call
+from ..function import Builtin, call
 
 
 def _sigmoid_array(x: Any) -> Any:
-    """1 / (1 + exp(-x)) from exp(-|x|) and the two stable halves: a few ulps of relative error
-    everywhere, never overflowing (exactly 1 at +1000 and 0 only where the true value underflows)."""
+    """1 / (1 + e^-x): a few ulps of relative error for any x (each of exp, + and / adds at most about one),
+    never overflowing: e^-x is capped where it would (x below -709 in float64, whose sigmoid is below 1e-308),
+    so sigmoid(-1000) is below 1e-308 and sigmoid(+1000) is exactly 1."""
     if type(x) is not np.ndarray or not x.ndim:
         e = np.exp(-np.abs(x))
         return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # in place from here on: this op is on the hot path of every sigmoid network
-    s = e + 1.0
-    np.reciprocal(s, out=s)  # 1 / (1 + e): sigmoid(|x|)
-    np.multiply(s, e, out=s, where=x < 0)  # e / (1 + e): sigmoid(-|x|)
+    s = np.negative(x)  # one buffer, updated in place: this op is on the hot path of every sigmoid network
+    np.minimum(s, _EXP_MAX.get(s.dtype, 709.0), out=s)
+    np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)
     return s
+
+
+_EXP_MAX = {np.dtype(t): float(np.log(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
 
 
 # The two namespaces a derivative can be written in (see the module docstring).
@@ -43,7 +46,7 @@ def math_of(g: Any) -> SimpleNamespace:
     return _AG if isinstance(g, Tensor) else _NP
 
 
-class Elementwise(Function):
+class Elementwise(Builtin):
     """y = f(x);  dx = g f'(x), with f and f' taken from the table below."""
 
     f: Callable = staticmethod(lambda x: x)
@@ -80,7 +83,7 @@ _OPS = {name: type(name.capitalize(), (Elementwise,), {"name": name, "f": static
 Exp, Log, Sqrt, Sin, Cos, Tanh, Softplus, Relu, Abs, Neg = _OPS.values()
 
 
-class Sigmoid(Function):
+class Sigmoid(Builtin):
     """σ(x) = 1 / (1 + e^-x), accurate to a few ulps and finite for any x;  dx = g σ(1 - σ).
     (For log-probabilities of far tails use softplus, log_softmax or BCE-with-logits.)"""
     name = "sigmoid"
@@ -102,7 +105,7 @@ class Sigmoid(Function):
         return g * s * (1.0 - s)
 
 
-class Clip(Function):
+class Clip(Builtin):
     """clip(x, lo, hi);  dx = g inside [lo, hi], 0 outside."""
     name = "clip"
 
@@ -122,7 +125,7 @@ class Clip(Function):
         return g * inside
 
 
-class Maximum(Function):
+class Maximum(Builtin):
     """max(a, b) elementwise; a tie sends half the gradient to each side."""
     name = "maximum"
 
@@ -137,7 +140,7 @@ class Maximum(Function):
         return g * wa, g * (1.0 - wa)
 
 
-class Minimum(Function):
+class Minimum(Builtin):
     """min(a, b) elementwise; a tie sends half the gradient to each side."""
     name = "minimum"
 
@@ -152,7 +155,7 @@ class Minimum(Function):
         return g * wa, g * (1.0 - wa)
 
 
-class Where(Function):
+class Where(Builtin):
     """cond ? a : b. The unselected side gets an exact zero gradient, even where g or its value is inf/NaN."""
     name = "where"
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import ArrayLike, Tensor, data_of
-from ..function import Function, call
+from ..function import Builtin, call
 from .arithmetic import Mul
 from .shape import transpose
 
 
-class MatMul(Function):
+class MatMul(Builtin):
     """a @ b;  da = g @ b^T, db = a^T @ g (1-d operands promoted to matrices and back)."""
     name = "matmul"
 

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._tensor import ArrayLike, Axis, Tensor, data_of
-from ..function import Function, call
+from ..function import Builtin, call
 from .shape import broadcast_to
 
 
@@ -63,7 +63,7 @@ def _expand(g, kept):
     return g if kept is None else g.reshape(kept)
 
 
-class Sum(Function):
+class Sum(Builtin):
     """sum over axis;  dx = g broadcast back to x's shape."""
     name = "sum"
 
@@ -82,7 +82,7 @@ class Sum(Function):
         return _broadcast(_expand(g, kept), shape)
 
 
-class Mean(Function):
+class Mean(Builtin):
     """mean over axis;  dx = g / n broadcast back."""
     name = "mean"
 
@@ -101,7 +101,7 @@ class Mean(Function):
         return _broadcast(_expand(g, kept) / n, shape)
 
 
-class _Extreme(Function):
+class _Extreme(Builtin):
     """Shared rule of max and min: the gradient goes to the extreme elements, split evenly on ties."""
 
     reduce = None
@@ -146,7 +146,7 @@ def _log_softmax_array(op: str, x: Any, axis: Axis) -> tuple:
     return shifted - lse, lse + m
 
 
-class LogSumExp(Function):
+class LogSumExp(Builtin):
     """log(sum(exp(x))) over axis, shifted by the max so it never overflows;  dx = g softmax(x)."""
     name = "logsumexp"
 
@@ -156,19 +156,19 @@ class LogSumExp(Function):
         kept = _kept_shape(np.shape(x), _axes("logsumexp", np.shape(x), axis), keepdims)
         if not keepdims:
             out = out.reshape(()) if axis is None else np.squeeze(out, axis)
-        ctx.save_for_backward(x, out, kept)
-        ctx.logp = logp  # exact log-softmax for an ordinary backward (x - out loses digits at large x)
+        # logp: the exact log-softmax for an ordinary backward (x - out loses digits at large x)
+        ctx.save_for_backward(x, out, kept, logp)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        x, out, kept = ctx.saved
+        x, out, kept, logp = ctx.saved
         if isinstance(g, Tensor):  # create_graph: written with ops so it differentiates again
             return _expand(g, kept) * (x - _expand(out, kept)).exp()
-        return _expand(g, kept) * np.exp(ctx.logp)
+        return _expand(g, kept) * np.exp(logp)
 
 
-class Softmax(Function):
+class Softmax(Builtin):
     """exp(x) / sum(exp(x)) along axis;  dx = s (g - sum(g s))."""
     name = "softmax"
 
@@ -185,7 +185,7 @@ class Softmax(Function):
         return s * (g - (g * s).sum(axis=axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(Builtin):
     """x - logsumexp(x) along axis, computed as (x - m) - log(sum(exp(x - m)));  dx = g - softmax(x) sum(g)."""
     name = "log_softmax"
 
@@ -305,7 +305,7 @@ def std(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | Non
     return var(x, axis, keepdims, ddof, **kw).sqrt()
 
 
-class Norm(Function):
+class Norm(Builtin):
     """sqrt(sum(x^2)) over axis;  dx = g x / norm (0 where the norm is 0, as PyTorch's subgradient)."""
     name = "norm"
 

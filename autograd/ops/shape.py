@@ -6,7 +6,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._tensor import ArrayLike, Axis, Tensor, data_of
-from ..function import Function, call
+from ..function import Builtin, call
 
 
 def _ndim(x: Any) -> int:
@@ -20,7 +20,7 @@ def _axis(op: str, axis: Any, ndim: int) -> int:
     return int(axis) % ndim
 
 
-class Reshape(Function):
+class Reshape(Builtin):
     """x.reshape(shape);  dx = g.reshape(x.shape)."""
     name = "reshape"
 
@@ -34,7 +34,7 @@ class Reshape(Function):
         return g.reshape(ctx.saved[0])
 
 
-class Transpose(Function):
+class Transpose(Builtin):
     """Permute axes (reverse them when axes is None);  dx = g permuted back."""
     name = "transpose"
 
@@ -50,21 +50,21 @@ class Transpose(Function):
         return g.transpose(ctx.saved[0])
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Builtin):
     """np.broadcast_to;  dx = g, which the engine sums back to x's shape."""
     name = "broadcast_to"
     forward = staticmethod(lambda ctx, x, shape: np.broadcast_to(x, shape))
     backward = staticmethod(lambda ctx, g: g)
 
 
-class Clone(Function):
+class Clone(Builtin):
     """A copy of x;  dx = g."""
     name = "clone"
     forward = staticmethod(lambda ctx, x: np.array(x, copy=True)[()] if np.ndim(x) == 0 else np.array(x, copy=True))
     backward = staticmethod(lambda ctx, g: g)
 
 
-class AsType(Function):
+class AsType(Builtin):
     """x in another dtype;  dx = g in x's dtype (the engine casts it back)."""
     name = "astype"
     forward = staticmethod(lambda ctx, x, dtype: np.asarray(x).astype(dtype)[()] if np.ndim(x) == 0
@@ -78,7 +78,7 @@ def _plain_index(index) -> bool:
     return all(not isinstance(i, (np.ndarray, list)) or np.asarray(i).dtype == bool for i in items)
 
 
-class GetItem(Function):
+class GetItem(Builtin):
     """x[index];  dx = zeros with g added at index (repeated indices accumulate)."""
     name = "getitem"
 
@@ -92,7 +92,7 @@ class GetItem(Function):
         return IndexAdd.apply(g, index=ctx.options["index"], shape=ctx.saved[0])
 
 
-class IndexAdd(Function):
+class IndexAdd(Builtin):
     """zeros(shape) with g added at index: the gradient of indexing, and differentiable in turn."""
     name = "index_add"
 
@@ -110,7 +110,7 @@ class IndexAdd(Function):
         return gg[ctx.options["index"]]
 
 
-class Concatenate(Function):
+class Concatenate(Builtin):
     """np.concatenate(xs, axis);  each dx is its slice of g."""
     name = "concatenate"
 
@@ -130,7 +130,7 @@ class Concatenate(Function):
         return tuple(g[lead + (slice(b[i], b[i + 1]),)] for i in range(len(b) - 1))
 
 
-class Stack(Function):
+class Stack(Builtin):
     """np.stack(xs, axis);  each dx is g at its position along axis."""
     name = "stack"
 
@@ -161,7 +161,7 @@ def pad_widths(pad_width: Any, ndim: int) -> np.ndarray:
         raise ValueError(f"pad_width {pad_width!r} is not a valid np.pad width for {ndim} dimension(s)") from None
 
 
-class Pad(Function):
+class Pad(Builtin):
     """np.pad with a constant;  dx = the centre of g."""
     name = "pad"
 

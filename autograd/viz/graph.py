@@ -1,28 +1,22 @@
-"""Graphviz drawings of computation graphs: `to_dot(loss)` gives DOT text, `draw(loss)` a graphviz.Digraph.
+"""The graph model that the drawings are made from: `build_graph(root)` walks the graph behind a tensor.
 
-Tensors are record nodes (name, shape and dtype, value summary, gradient summary); ops are small ellipses
-named by op (`matmul`, `sum(axis=1)`) with one edge per use of an input. Python numbers and arrays given to
-an op are drawn as small grey constant nodes, one per use (they have no identity to share). Ops recorded
-inside `ag.graph_scope(tag)` blocks (every nn.Module call) are grouped in labelled clusters.
+Tensors become 'tensor' nodes (name, shape and dtype, value summary, gradient summary), ops 'op' nodes
+named by op (`matmul`, `sum(axis=1)`) with one edge per use of an input, and Python numbers and arrays
+given to an op small 'const' nodes, one per use (they have no identity to share). Ops recorded inside
+`ag.graph_scope(tag)` blocks (every nn.Module call) are grouped in clusters.
 This module knows nothing of nn: `modules=` is any object with `named_modules()` and `named_parameters()`.
 """
 from __future__ import annotations
 
 import collections
-import functools
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from .._tensor import Tensor
 
-__all__ = ["Node", "Edge", "Graph", "build_graph", "to_dot", "draw", "render", "INSTALL_HINT"]
-
-INSTALL_HINT = ("the graphviz 'dot' program was not found; install graphviz: apt-get install graphviz "
-                "(Debian/Ubuntu), brew install graphviz (macOS), or see https://graphviz.org/download/")
-_RANKDIRS = ("TB", "LR", "BT", "RL")
+__all__ = ["Node", "Edge", "Graph", "build_graph"]
 
 
 @dataclass
@@ -143,7 +137,7 @@ def build_graph(root: Any, *, modules: Any = None, backward: bool = False, colla
     if max_nodes is not None and len(g.nodes) > max_nodes:
         g = _cap(g, max_nodes)
     if backward and modules is not None:
-        _add_unused(g, modules, seen, param_names, owners, path_of_tag)
+        _add_unused(g, modules, seen, owners, path_of_tag)
     return g
 
 
@@ -193,8 +187,11 @@ def _tag_label(tag: Any, module_names: dict) -> str:
 def _tensor_node(nid: str, t: Tensor, param_name: str | None, is_root: bool, backward: bool) -> Node:
     name = param_name or t.name
     fields = [name] if name else []
-    fields.append(f"{_shape_text(t.data)} {t.data.dtype}")
-    fields.append(_summary(t.data))
+    if t.data is None:
+        # A node that backward released (no retain_graph): its value, and with it the shape, is gone.
+        fields.append("freed")
+    else:
+        fields += [f"{_shape_text(t.data)} {t.data.dtype}", _summary(t.data)]
     leaf = t.grad_fn is None
     style = "root" if is_root else "result" if not leaf else "param" if t.requires_grad else "constant"
     if t.grad is not None:
@@ -319,7 +316,7 @@ def _cap(g: Graph, max_nodes: int) -> Graph:
     return Graph(nodes + [more], edges, g.clusters)
 
 
-def _add_unused(g: Graph, modules: Any, seen: dict, param_names: dict, owners: dict, path_of_tag: dict) -> None:
+def _add_unused(g: Graph, modules: Any, seen: dict, owners: dict, path_of_tag: dict) -> None:
     """Parameters of `modules` that the graph never reached: nothing can make them learn."""
     for name, p in modules.named_parameters():
         if id(p) in seen:
@@ -328,131 +325,3 @@ def _add_unused(g: Graph, modules: Any, seen: dict, param_names: dict, owners: d
         g.nodes.append(Node(nid, "tensor", [name, f"{_shape_text(p.data)} {p.data.dtype}",
                                             "not in graph: no grad"], "unused",
                             path_of_tag.get(owners.get(name.rpartition(".")[0]), ())))
-
-
-# ---- DOT output -------------------------------------------------------------------------------
-
-_FILL = {"root": "#c8e6c9", "result": "white", "param": "#cfe3fa", "constant": "#eeeeee",
-         "nograd": "#fddede", "zerograd": "#ffe9c2", "unused": "#fddede"}
-
-
-def _record(fields: list, rankdir: str) -> str:
-    """A record label with one line per field; records turn with rankdir, so braces keep them vertical."""
-    esc = ["".join("\\" + ch if ch in '{}|<>"\\' else ch for ch in f) for f in fields]
-    body = "|".join(esc)
-    return "{" + body + "}" if rankdir in ("TB", "BT") else body
-
-
-def _node_attrs(n: Node, rankdir: str) -> dict:
-    if n.kind == "tensor":
-        attrs = {"shape": "record", "style": "filled", "fillcolor": _FILL[n.style],
-                 "label": _record(n.fields, rankdir)}
-        if n.style in ("nograd", "unused"):
-            attrs.update(color="red", fontcolor="red3", penwidth="2")
-        elif n.style == "zerograd":
-            attrs.update(color="darkorange", penwidth="2")
-        return attrs
-    if n.kind == "op":
-        return {"shape": "ellipse", "style": "filled", "fillcolor": "#fff4cc", "fontsize": "10",
-                "height": "0.3", "label": n.fields[0]}
-    if n.kind == "const":
-        return {"shape": "plaintext", "fontsize": "9", "fontcolor": "gray35", "label": n.fields[0]}
-    if n.kind == "group":
-        return {"shape": "box3d", "style": "filled", "fillcolor": "#e6dcf5", "label": "\n".join(n.fields)}
-    return {"shape": "note", "style": "dashed", "fontcolor": "gray30", "label": n.fields[0]}
-
-
-def _edge_attrs(e: Edge, backward: bool) -> dict:
-    attrs = {"label": f"×{e.count}"} if e.count > 1 else {}
-    if not e.grad:
-        attrs.update(style="dashed", color="gray60", arrowhead="none" if backward else "normal")
-    elif backward:
-        # Gradients run against the data: arrows point from each output back to its inputs.
-        attrs.update(dir="back", color="#c62828", penwidth="1.5")
-    return attrs
-
-
-def draw(root: Any, *, modules: Any = None, rankdir: str = "TB", backward: bool = False,
-         collapse: bool | int = False, max_nodes: int | None = None, name: str = "graph") -> Any:
-    """A graphviz.Digraph of the graph behind `root` (a Tensor or list of Tensors); Jupyter shows it inline.
-
-    modules: an nn.Module (anything with named_modules/named_parameters): parameters get their dotted
-        names and each module's ops a cluster labelled like "layers.0 Linear".
-    rankdir: 'TB' (inputs on top), 'LR', 'BT' or 'RL'.
-    backward: draw the backward pass: red arrows where gradients flow, dashed where none can, and in red
-        the leaves that got no gradient (call it after .backward()) or, with modules=, are not in the graph.
-    collapse: True merges the ops of each innermost scope (a module with no module called inside it, such
-        as an RNN cell unrolled 50 times) into one node listing them; an int k merges the scopes at depth k.
-    max_nodes: draw at most this many nodes (those nearest the root) and a "… N more" node.
-    Rendering (dot.render, dot.pipe, Jupyter) raises RuntimeError with install advice if `dot` is missing.
-    """
-    import graphviz
-
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"viz: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
-    g = build_graph(root, modules=modules, backward=backward, collapse=collapse, max_nodes=max_nodes)
-    dot = _drawing_class()(name=name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "11"},
-                           node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                           edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.7"})
-    if backward:
-        dot.attr(label="backward: gradients flow along the red arrows; red boxes got none", labelloc="t")
-    # Every cluster holding a node, with its enclosing clusters, gets a subgraph (names must start 'cluster').
-    used = {n.cluster[:k] for n in g.nodes for k in range(1, len(n.cluster) + 1)}
-    subs = {(): dot}
-    first_seen = {p: i for i, p in enumerate(g.clusters)}
-    for i, path in enumerate(sorted(used, key=lambda p: (len(p), first_seen[p]))):
-        subs[path] = graphviz.Digraph(name=f"cluster_{i}", graph_attr={
-            "label": g.clusters[path], "style": "rounded,dashed", "color": "gray50", "fontcolor": "gray25"})
-    for n in g.nodes:
-        attrs = _node_attrs(n, rankdir)
-        subs[n.cluster].node(n.id, graphviz.nohtml(attrs.pop("label")), **attrs)
-    # Innermost clusters first: a subgraph is copied into its parent when added, so it must be complete.
-    for path in sorted(used, key=lambda p: (-len(p), first_seen[p])):  # a set: sort for a stable output
-        subs[path[:-1]].subgraph(subs[path])
-    for e in g.edges:
-        dot.edge(e.src, e.dst, **_edge_attrs(e, backward))
-    return dot
-
-
-def to_dot(root: Any, **options: Any) -> str:
-    """The DOT source of `draw(root, **options)`; needs no graphviz program."""
-    return draw(root, **options).source
-
-
-def render(root: Any, path: str, format: str | None = None, **options: Any) -> str:
-    """Draw `root` and write the picture to `path` (format from its extension, else `format`, else svg;
-    an extension is added when missing). Returns the path written."""
-    stem, ext = os.path.splitext(path)
-    fmt = format or ext[1:] or "svg"
-    if not ext:
-        path = f"{path}.{fmt}"
-    data = draw(root, **options).pipe(format=fmt)
-    with open(path, "wb") as f:
-        f.write(data)
-    return path
-
-
-def _wrap_missing(method: Any) -> Any:
-    """Turn graphviz's ExecutableNotFound into a RuntimeError that says how to install graphviz."""
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        import graphviz
-
-        try:
-            return method(self, *args, **kwargs)
-        except graphviz.ExecutableNotFound as e:
-            raise RuntimeError(INSTALL_HINT) from e
-    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
-    return wrapper
-
-
-@functools.cache
-def _drawing_class() -> type:
-    # Made on first use, so `import autograd` neither needs nor loads the graphviz package.
-    import graphviz
-
-    class Drawing(graphviz.Digraph):
-        """A graphviz.Digraph whose rendering explains how to install graphviz when `dot` is missing."""
-
-        render = _wrap_missing(graphviz.Digraph.render)
-        pipe = _wrap_missing(graphviz.Digraph.pipe)
-    return Drawing
