@@ -238,6 +238,11 @@ class Tensor:
         writing into an array (`array -= t`) and the rest are refused with a clear message."""
         return ops.numpy_ufunc(ufunc, method, inputs, kwargs)
 
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        """numpy functions on Tensors (`np.dot(W, x)`): differentiable ones run as ops; the others never
+        silently return a plain array for a tensor that requires grad (see ops.numpy_function)."""
+        return ops.numpy_function(func, args, kwargs)
+
     # ---- ops as methods: each is the function of the same name in autograd.ops ----------------------
     def abs(self) -> "Tensor": return ops.abs(self)
     def exp(self) -> "Tensor": return ops.exp(self)
@@ -284,8 +289,8 @@ class Tensor:
 
 def _check_dtype(where: str, dtype: np.dtype, requires_grad: bool, source: str = "") -> None:
     """Only real numbers flow: no object arrays, and only real floating-point tensors require grad."""
-    if dtype == object:
-        raise TypeError(f"{where}: cannot make a tensor from {source or 'an object array'} (dtype object): "
+    if dtype.kind not in "biufc":
+        raise TypeError(f"{where}: cannot make a tensor from {source or 'an array'} (dtype {dtype}): "
                         "only numeric data can be a tensor")
     if requires_grad and dtype.kind != "f":
         why = " (complex gradients are not supported)" if dtype.kind == "c" else ""

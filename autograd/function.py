@@ -231,7 +231,7 @@ def call(cls: type, a: Any, b: Any = _ABSENT) -> Tensor:
         t.requires_grad = True
         t.grad_fn = ctx
         ctx.data = out
-    elif out.dtype.kind in "Oc":
+    elif out.dtype.kind not in "biuf":
         return _output(cls, ctx, out, record, m, (x, y))  # for its error (or a complex non-recorded result)
     else:
         t.requires_grad = False
@@ -258,9 +258,9 @@ def _output(cls: type, ctx: Context, out: Any, record: bool, m: Mode, raw: tuple
         ctx.data = out
     else:
         t.requires_grad = False
-        if kind == "O":
-            raise _op_error(cls, ctx.options, raw, TypeError("the result has dtype object: only numeric arrays "
-                                                             "and Tensors can be operands"))
+        if kind not in "biufc":  # strings, objects, dates: numpy took them, but no gradient ever could
+            raise _op_error(cls, ctx.options, raw, TypeError(f"the result has dtype {out.dtype}: only numeric "
+                                                             "arrays and Tensors can be operands"))
     if m.watching:
         _watch(cls, ctx, raw, t, record, m)
     return t

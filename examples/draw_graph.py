@@ -2,8 +2,9 @@
 
     python -m examples.draw_graph --out docs
 
-writes DIR/mlp_graph.dot (needs no graphviz program), and, when graphviz's `dot` is installed,
-DIR/mlp_graph.svg, DIR/mlp_graph.png and DIR/mlp_backward.svg (the gradients' path, in red).
+writes DIR/mlp_graph.dot, DIR/mlp_graph.svg and DIR/mlp_backward.svg (the gradients' path, in red), and,
+when Graphviz's `dot` program is installed, DIR/mlp_graph.png (without it the SVGs come from the in-process
+renderer of the `examples` extra, and with neither only the .dot file is written).
 The network is the XOR one of the seed notebooks: 3 inputs (the third a constant 1), 4 sigmoid units, 1 output.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ def xor_loss(seed: int = 0) -> tuple:
     y = ag.tensor([[0.0], [1.0], [1.0], [0.0]], name="y")
     model = MLP(rng=np.random.default_rng(seed))
     loss = F.mse_loss(model(x), y)
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the graph's values, which the drawing shows
     return model, loss
 
 
@@ -56,12 +57,12 @@ def main(argv: list | None = None) -> dict:
     written = {"dot": os.path.join(args.out, "mlp_graph.dot")}
     with open(written["dot"], "w") as f:
         f.write(ag.viz.to_dot(loss, **opts))
-    try:
-        for kind, name, extra in (("svg", "mlp_graph.svg", {}), ("png", "mlp_graph.png", {}),
-                                  ("backward", "mlp_backward.svg", {"backward": True})):
+    for kind, name, extra in (("svg", "mlp_graph.svg", {}), ("png", "mlp_graph.png", {}),
+                              ("backward", "mlp_backward.svg", {"backward": True})):
+        try:
             written[kind] = ag.viz.render(loss, os.path.join(args.out, name), **opts, **extra)
-    except RuntimeError as e:  # no `dot` program: the DOT file is still there to render elsewhere
-        print(f"draw_graph: {e}", file=sys.stderr)
+        except RuntimeError as e:  # no renderer for this format: the DOT file is there to render elsewhere
+            print(f"draw_graph: skipped {name}: {e}", file=sys.stderr)
     for path in written.values():
         print(path)
     return written

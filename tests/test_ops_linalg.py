@@ -70,3 +70,19 @@ def test_matmul_rejects_0d_operands_and_mismatched_sides():
         ag.matmul(ag.tensor(2.0), ag.tensor([1.0]))
     with pytest.raises(ValueError, match=r"matmul.*\(2, 3\)"):
         ag.matmul(ag.ones(2, 3), ag.ones(2, 3))
+
+
+# ---- dot for any number of dimensions (issue 13): np.dot's rule, a's last axis with b's second-to-last ----
+
+@st.composite
+def _dot_any_rank_shapes(draw):
+    """(a, b) shapes of ranks 0-3 and 0-4 that np.dot accepts."""
+    rank_a, rank_b = draw(st.integers(0, 3)), draw(st.integers(0, 4))
+    a = draw(hnp.array_shapes(min_dims=rank_a, max_dims=rank_a, max_side=3)) if rank_a else ()
+    b = list(draw(hnp.array_shapes(min_dims=rank_b, max_dims=rank_b, max_side=3))) if rank_b else []
+    if a and b:
+        b[-2 if len(b) >= 2 else 0] = a[-1]
+    return a, tuple(b)
+
+
+test_dot_any_rank = op_test(ag.dot, np.dot, n=2, shapes=_dot_any_rank_shapes(), name="dot_any_rank")

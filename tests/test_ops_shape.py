@@ -244,3 +244,28 @@ def test_split_pieces_receive_their_own_gradients():
     a, b, c = ag.split(x, [1, 3])
     (a.sum() * 1.0 + b.sum() * 2.0 + c.sum() * 3.0).backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 2.0, 3.0, 3.0])
+
+
+# ---- pad: every pad_width form np.pad accepts (issue 13) ---------------------------------------------------
+
+@st.composite
+def _every_pad_form(draw, shape):
+    """n, (n,), (a, b), ((a, b),), ((n,),), one (a, b) or one (n,) per axis; as tuples, lists or an ndarray."""
+    w, ndim = st.integers(0, 2), len(shape)
+    forms = ["n", "(n,)", "(a, b)", "((a, b),)", "((n,),)"] + (["pairs", "singles"] if ndim else [])
+    kind = draw(st.sampled_from(forms))
+    width = {"n": lambda: draw(w), "(n,)": lambda: (draw(w),), "(a, b)": lambda: (draw(w), draw(w)),
+             "((a, b),)": lambda: ((draw(w), draw(w)),), "((n,),)": lambda: ((draw(w),),),
+             "pairs": lambda: tuple((draw(w), draw(w)) for _ in range(ndim)),
+             "singles": lambda: tuple((draw(w),) for _ in range(ndim))}[kind]()
+    if not isinstance(width, int) and draw(st.booleans()):
+        width = np.array(width)
+    return {"pad_width": width, "value": draw(st.sampled_from([0.0, 0.5, -2.0]))}
+
+
+test_pad_every_form = op_test(ag.pad, lambda x, pad_width, value: np.pad(x, pad_width, constant_values=value),
+                              min_dims=1, options=lambda shs: _every_pad_form(shs[0]), name="pad_every_form")
+test_pad_method_every_form = op_test(lambda x, pad_width, value: x.pad(pad_width, value),
+                                     lambda x, pad_width, value: np.pad(x, pad_width, constant_values=value),
+                                     min_dims=1, options=lambda shs: _every_pad_form(shs[0]),
+                                     name="pad_method_every_form")

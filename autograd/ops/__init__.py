@@ -2,6 +2,7 @@
 table). Tensor's methods (`t.exp()`, `t.sum(axis=1)`) are one-line calls of these functions."""
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,51 @@ _UFUNCS = {np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div,
            np.positive: lambda x: x}
 _COMPARE = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal, np.isfinite, np.isnan,
             np.isinf, np.sign, np.logical_not, np.invert}
+
+
+# numpy functions that dispatch through __array_function__ (np.dot(W, x), np.concatenate([a, b])): the ones
+# with an op here run as that op; any other refuses a Tensor that requires grad, since numpy would hand back a
+# plain array and silently cut the tensor out of the graph.
+_FUNCTIONS = {np.dot: dot, np.concatenate: concatenate, np.stack: stack, np.where: where, np.reshape: reshape,
+              np.transpose: transpose, np.swapaxes: swapaxes, np.expand_dims: expand_dims, np.squeeze: squeeze,
+              np.broadcast_to: broadcast_to, np.clip: clip, np.sum: sum, np.mean: mean, np.max: max, np.amax: max,
+              np.min: min, np.amin: min, np.var: var, np.std: std, np.argmax: argmax, np.argmin: argmin}
+
+
+def _needs_grad(args: Any) -> bool:
+    if isinstance(args, Tensor):
+        return args.requires_grad
+    if isinstance(args, (list, tuple)):
+        return builtins.any(_needs_grad(a) for a in args)
+    if isinstance(args, dict):
+        return _needs_grad(list(args.values()))
+    return False
+
+
+def _arrays(args: Any) -> Any:
+    if isinstance(args, Tensor):
+        return np.asarray(args.data)
+    if isinstance(args, (list, tuple)):
+        return type(args)(_arrays(a) for a in args)
+    if isinstance(args, dict):
+        return {k: _arrays(v) for k, v in args.items()}
+    return args
+
+
+def numpy_function(func: Any, args: tuple, kwargs: dict) -> Any:
+    """Tensor.__array_function__: np.dot, np.concatenate, np.where... run as ops; any other numpy function runs
+    on the arrays, and a floating-point result from a tensor that requires grad is refused (np.shape, np.allclose,
+    np.argsort still answer)."""
+    op = _FUNCTIONS.get(func)
+    if op is not None:
+        return op(*args, **kwargs)
+    out = func(*_arrays(args), **_arrays(kwargs))
+    if _needs_grad((args, kwargs)) and builtins.any(
+            isinstance(o, (np.ndarray, np.generic)) and o.dtype.kind in "fc"
+            for o in (out if isinstance(out, (list, tuple)) else (out,))):
+        raise TypeError(f"np.{func.__name__} has no gradient rule here: use the autograd op of the same name, or "
+                        "apply it to tensor.numpy() (which leaves the graph)")
+    return out
 
 
 def numpy_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:

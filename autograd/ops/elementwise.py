@@ -16,17 +16,22 @@ from ..function import Builtin, call
 
 
 def _sigmoid_array(x: Any) -> Any:
-    """1 / (1 + e^-x): a few ulps of relative error for any x (each of exp, + and / adds at most about one),
-    never overflowing: e^-x is capped where it would (x below -709 in float64, whose sigmoid is below 1e-308),
-    so sigmoid(-1000) is below 1e-308 and sigmoid(+1000) is exactly 1."""
+    """1 / (1 + e^-x): a few ulps of relative error for any x (each of exp, + and / adds at most about one).
+    Where e^-x would overflow (x below -709 in float64) sigmoid(x) is e^x to the last bit, so it is used there:
+    sigmoid(-1000) is 0 and sigmoid(+1000) is exactly 1, with no overflow."""
     if type(x) is not np.ndarray or not x.ndim:
         e = np.exp(-np.abs(x))
         return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
     s = np.negative(x)  # one buffer, updated in place: this op is on the hot path of every sigmoid network
-    np.minimum(s, _EXP_MAX.get(s.dtype, 709.0), out=s)
+    cap = _EXP_MAX.get(s.dtype, 709.0)
+    deep = s.size and s.max() > cap  # one reduction, no buffer: the far negative tail is rare
+    if deep:
+        np.minimum(s, cap, out=s)
     np.exp(s, out=s)
     s += 1.0
     np.reciprocal(s, out=s)
+    if deep:
+        np.exp(x, out=s, where=x < -cap)
     return s
 
 

@@ -50,7 +50,11 @@ def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """np.dot for any number of dimensions: a product for 0-d operands, matmul up to a 2-d `b`, and otherwise
     the sum over a's last axis and b's second-to-last (composed from transpose, reshape and matmul)."""
-    da, db = np.shape(data_of(a)), np.shape(data_of(b))
+    try:
+        da, db = np.shape(data_of(a)), np.shape(data_of(b))
+    except ValueError as e:  # a ragged list
+        shapes = ", ".join(type(v).__name__ if isinstance(v, list) else str(np.shape(data_of(v))) for v in (a, b))
+        raise ValueError(f"dot: an operand is not a rectangular array ({e}) (operands: {shapes})") from None
     if not da or not db:
         return call(Mul, a, b)
     if len(db) <= 2:

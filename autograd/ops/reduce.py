@@ -36,11 +36,16 @@ def reduction_args(op: str, axis: Axis, keepdims: bool, kw: dict) -> tuple[Axis,
 
 def _axes(op: str, shape: tuple, axis: Axis) -> tuple:
     """axis as a tuple of non-negative ints, or a clear error naming the op and the shape."""
+    if axis is not None and not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r} (shape {shape})")
     axes = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -len(shape) <= a < builtins.max(len(shape), 1):
+        if not isinstance(a, (int, np.integer)) or not -len(shape) <= a < len(shape):
             raise ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {shape}")
-    return tuple(a % builtins.max(len(shape), 1) for a in axes)
+    axes = tuple(a % len(shape) for a in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis} repeats an axis (tensor of shape {shape})")
+    return axes
 
 
 def _kept_shape(shape: tuple, axes: tuple, keepdims: bool) -> tuple | None:
@@ -244,6 +249,8 @@ def _arg(op: str, fn: Any, x: ArrayLike, axis: int | None, keepdims: bool, kw: d
     axis, keepdims, _ = reduction_args(op, axis, keepdims, kw)
     d = np.asarray(data_of(x))
     if axis is not None:
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or None, got {axis!r} (shape {d.shape})")
         _axes(op, d.shape, axis)
     if d.size == 0:
         raise ValueError(f"{op}: the tensor is empty (shape {d.shape})")
@@ -287,22 +294,27 @@ def _ddof(op: str, ddof: int | None, torch: bool, kw: dict) -> int:
     return (1 if torch else 0) if ddof is None else ddof
 
 
-def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | None = None, **kw: Any) -> Tensor:
-    """Variance over axis (ddof=0 as in numpy; with dim= unbiased, as in PyTorch), composed from mean and sum
-    so every order of derivative comes for free."""
-    d = _ddof("var", ddof, "dim" in kw, kw)
-    axis, keepdims, _ = reduction_args("var", axis, keepdims, kw)
+def _variance(op: str, x: ArrayLike, axis: Axis, keepdims: bool, ddof: int | None, kw: dict) -> Tensor:
+    # var's body, with the name of the op the user called (var or std) for its errors
+    d = _ddof(op, ddof, "dim" in kw, kw)
+    axis, keepdims, _ = reduction_args(op, axis, keepdims, kw)
     shape = np.shape(data_of(x))
-    n = int(np.prod([shape[a] for a in _axes("var", shape, axis)]))
+    n = int(np.prod([shape[a] for a in _axes(op, shape, axis)]))
     if n - d <= 0:
-        raise ValueError(f"var: {n} element(s) over axis {axis} of shape {shape} with ddof={d}: not enough")
+        raise ValueError(f"{op}: {n} element(s) over axis {axis} of shape {shape} with ddof={d}: not enough")
     c = x - mean(x, axis=axis, keepdims=True)
     return sum(c * c, axis=axis, keepdims=keepdims) / (n - d)
 
 
+def var(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | None = None, **kw: Any) -> Tensor:
+    """Variance over axis (ddof=0 as in numpy; with dim= unbiased, as in PyTorch), composed from mean and sum
+    so every order of derivative comes for free."""
+    return _variance("var", x, axis, keepdims, ddof, kw)
+
+
 def std(x: ArrayLike, axis: Axis = None, keepdims: bool = False, ddof: int | None = None, **kw: Any) -> Tensor:
     """Standard deviation: sqrt of `var` (same keywords)."""
-    return var(x, axis, keepdims, ddof, **kw).sqrt()
+    return _variance("std", x, axis, keepdims, ddof, kw).sqrt()
 
 
 class Norm(Builtin):

@@ -13,10 +13,12 @@ def _ndim(x: Any) -> int:
     return np.ndim(data_of(x))
 
 
-def _axis(op: str, axis: Any, ndim: int) -> int:
-    """One axis as a non-negative int, or an error naming the op (ndim: the number of valid axes)."""
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis!r} is out of range for {ndim} dimension(s)")
+def _axis(op: str, axis: Any, ndim: int, shape: tuple) -> int:
+    """One axis as a non-negative int, or an error naming the op and the shape (ndim: the number of valid axes)."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} (tensor of shape {shape})")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor of shape {shape}")
     return int(axis) % ndim
 
 
@@ -118,7 +120,7 @@ class Concatenate(Builtin):
     def forward(ctx, *xs, axis=0):
         if not xs:
             raise ValueError("needs at least one tensor")
-        axis = _axis("concatenate", axis, max(np.ndim(xs[0]), 1))
+        axis = _axis("concatenate", axis, max(np.ndim(xs[0]), 1), np.shape(xs[0]))
         out = np.concatenate(xs, axis=axis)
         ctx.save_for_backward(axis, np.cumsum([0] + [np.shape(x)[axis] for x in xs]))
         return out
@@ -138,7 +140,7 @@ class Stack(Builtin):
     def forward(ctx, *xs, axis=0):
         if not xs:
             raise ValueError("needs at least one tensor")
-        axis = _axis("stack", axis, np.ndim(xs[0]) + 1)
+        axis = _axis("stack", axis, np.ndim(xs[0]) + 1, np.shape(xs[0]))
         ctx.save_for_backward(axis, len(xs))
         return np.stack(xs, axis=axis)
 
@@ -217,9 +219,10 @@ def permute(x: ArrayLike, *dims: Any) -> Tensor:
 
 def swapaxes(x: ArrayLike, a: int, b: int) -> Tensor:
     """Exchange two axes."""
-    n = _ndim(x)
+    shape = np.shape(data_of(x))
+    n = len(shape)
     axes = list(range(n))
-    a, b = _axis("swapaxes", a, n), _axis("swapaxes", b, n)
+    a, b = _axis("swapaxes", a, n, shape), _axis("swapaxes", b, n, shape)
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose.apply(x, axes=tuple(axes))
 
@@ -227,7 +230,7 @@ def swapaxes(x: ArrayLike, a: int, b: int) -> Tensor:
 def expand_dims(x: ArrayLike, axis: int) -> Tensor:
     """Insert a size-1 axis at `axis` (PyTorch: unsqueeze)."""
     shape = list(np.shape(data_of(x)))
-    shape.insert(_axis("expand_dims", axis, len(shape) + 1), 1)
+    shape.insert(_axis("expand_dims", axis, len(shape) + 1, tuple(shape)), 1)
     return reshape(x, tuple(shape))
 
 
@@ -237,8 +240,11 @@ def squeeze(x: ArrayLike, axis: Axis = None, **kw: Any) -> Tensor:
     if kw:
         raise TypeError(f"squeeze: unexpected keyword argument(s) {', '.join(map(repr, kw))}")
     shape = np.shape(data_of(x))
+    if axis is not None and not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"squeeze: axis must be None, an int or a tuple of ints, got {axis!r} (shape {shape})")
     axes = [i for i, s in enumerate(shape) if s == 1] if axis is None else \
-        [_axis("squeeze", a, max(len(shape), 1)) for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
+        [_axis("squeeze", a, max(len(shape), 1), shape)
+         for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
     for a in axes:
         if a < len(shape) and shape[a] != 1:
             raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
@@ -283,12 +289,14 @@ def split(x: ArrayLike, sections: int | Sequence[int], axis: int = 0, **kw: Any)
     if kw:
         raise TypeError(f"split: unexpected keyword argument(s) {', '.join(map(repr, kw))}")
     shape = np.shape(data_of(x))
-    ax = _axis("split", axis, len(shape))
+    ax = _axis("split", axis, len(shape), shape)
     n = shape[ax]
+    if not isinstance(sections, (int, np.integer, list, tuple, np.ndarray)):
+        raise TypeError(f"split: sections must be an int or a sequence of ints, got {sections!r} (shape {shape})")
     if isinstance(sections, (int, np.integer)):
         if sections <= 0:
             raise ValueError(f"split: the number of {'elements per piece' if torch else 'sections'} must be "
-                             f"positive, got {sections}")
+                             f"positive, got {sections} (shape {shape})")
         if torch:
             cuts = list(range(sections, n, sections))
         elif n % sections:
