@@ -101,8 +101,8 @@ def check_saved(ctx: Context) -> None:
             entry = _writes.get(id(root))
             if entry is not None and entry[1] > ctx.seq and entry[0]() is root:
                 raise RuntimeError(f"backward: an array that {ctx.name} saved for its gradient was modified in "
-                                   f"place after it was saved: {_describe(entry[2])}. Its gradient would be wrong; write "
-                                   "the update out of place, or after backward, or clone() the tensor first")
+                                   f"place after it was saved: {_describe(entry[2])}. Its gradient would be wrong; "
+                                   "write the update out of place, or after backward, or clone() the tensor first")
     sums = ctx.__dict__.get("checksums")
     if sums is not None:  # detect_anomaly: catch writes through .data, which bypass the log
         for k, (a, s) in enumerate(zip(ctx.saved, sums)):

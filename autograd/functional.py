@@ -9,8 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ._mode import enable_grad
-from .engine import grad
 from ._tensor import Tensor
+from .engine import grad
 
 
 def _inputs(inputs: Any) -> tuple[tuple, bool]:

@@ -21,8 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._mode import enable_grad, no_grad
-from .engine import grad as _grad
 from ._tensor import Tensor
+from .engine import grad as _grad
 
 NOISE = 16.0  # c above; the largest seen is about 2 (tests/test_gradcheck_strict.py measures it)
 _EPS = float(np.finfo(np.float64).eps)

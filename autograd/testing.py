@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from ._tensor import Tensor
 from .engine import backward as _backward
 from .gradcheck import gradcheck, gradgradcheck
-from ._tensor import Tensor
 
 __all__ = ["shapes", "broadcastable_shapes", "floats", "axes", "tensors", "check_op", "op_test"]
 

@@ -16,7 +16,7 @@ __all__ = ["Module", "Parameter", "ModuleList", "Sequential", "LoadResult", "Lin
            "BCELoss", "BCEWithLogitsLoss", "save", "load", "functional", "init", "optim", "utils"]
 
 # Recurrent cells and synthetic gradients (nn/rnn.py, nn/dni.py) sit on top of the modules above.
-from .rnn import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell  # noqa: E402
 from .dni import DNI  # noqa: E402
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
 
 __all__ += ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "DNI"]

@@ -1,9 +1,9 @@
 """User-defined ops through ag.Function: the same mechanism as built-ins, with the engine's checks."""
 import numpy as np
 import pytest
+from helpers import Cube
 
 import autograd as ag
-from helpers import Cube
 
 rng = np.random.default_rng(0)
 

@@ -10,8 +10,7 @@ import importlib
 import numpy as np
 import pytest
 
-from examples import (autoencoder, binary_addition, data, demo, digits, input_optimization, scalar_mlp, sine,
-                      xor)
+from examples import autoencoder, binary_addition, data, demo, digits, input_optimization, scalar_mlp, sine, xor
 
 EXAMPLES = ["binary_addition", "xor", "autoencoder", "digits", "sine", "input_optimization", "scalar_mlp", "demo"]
 

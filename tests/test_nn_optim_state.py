@@ -8,7 +8,6 @@ import pytest
 import autograd as ag
 import nn
 from nn import optim
-from nn.optim import optimizer as optimizer_module
 
 
 def _trained(cls, n_params=2, steps=2, **kw):

@@ -92,7 +92,7 @@ def test_issue_measure_twenty_kept_losses_hold_under_one_megabyte():
         finally:
             tracemalloc.stop()
     assert held < 1_000_000, f"20 kept losses hold {held / 1e6:.1f} MB after their backward passes"
-    assert [float(l) for l in losses] == values  # each kept loss still has its own value
+    assert [float(loss) for loss in losses] == values  # each kept loss still has its own value
     assert len(set(values)) == 1  # and the same graph gave the same value each time (nothing was stepped)
 
 

@@ -4,7 +4,6 @@ import pytest
 
 import autograd as ag
 
-
 # ---- construction and dtypes -----------------------------------------------------------------
 
 def test_float64_is_the_default_for_python_numbers_and_lists():

@@ -1,14 +1,13 @@
 """autograd.testing keeps its promises: the strategies draw what they say, and op_test catches wrong ops."""
 import numpy as np
 import pytest
+from helpers import Cube
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import autograd as ag
-from helpers import Cube
 from autograd.gradcheck import GradcheckError
 from autograd.testing import axes, broadcastable_shapes, check_op, floats, op_test, shapes, tensors
-
 
 # ---- strategies -------------------------------------------------------------------------------------------
 
