@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _inplace
+from ._grad_store import _FILLS, _spare_buffers, _store, _store_all, _wrap, fills_gradients  # noqa: F401
 from ._mode import mode
 from ._tensor import Tensor
 from .function import Context, _check_finite
@@ -95,10 +96,6 @@ def _check_grad(gi: Any, p: Any, ctx: Any, i: int, create_graph: bool) -> Any:
     if gi.dtype != pd.dtype:
         gi = gi.astype(pd.dtype)
     return gi
-
-
-def _wrap(g: Any) -> Tensor:
-    return g if isinstance(g, Tensor) else Tensor._make(g, False, None)
 
 
 def _run_hooks(t: Any, g: Any, create_graph: bool) -> Any:
@@ -186,6 +183,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
     m.grad_enabled = create_graph
     anomaly = m.anomaly
     checked = create_graph or anomaly  # every rule and gradient goes through the careful path
+    # Reusing gradient buffers is unobservable, except to ag.compile's recorder, which follows arrays by identity.
+    reuse = wanted is None and m.tracer is None
+    bufs = None
     # The sweep makes no reference cycles, so the cyclic collector has nothing to find here; pausing it
     # avoids repeated scans of a large graph.
     gc_was_on = gc.isenabled()
@@ -209,6 +209,12 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
                         retained.append((t, g if create_graph else g.copy()))
             if checked or ctx.saved is _FREED or ctx.seq < _inplace.last_write:
                 out = _run_rule(ctx, g, create_graph)
+            elif reuse and ctx.fn in _FILLS:
+                needs = ctx.needs_input_grad
+                bufs = _spare_buffers(ctx.edges, needs, grads)
+                out = ctx.fn.backward(ctx, g) if bufs is None else ctx.fn.backward(ctx, g, bufs)
+                if type(out) is not tuple:
+                    out = tuple(out) if type(out) is list else (out,)
             else:
                 out = ctx.fn.backward(ctx, g)
                 if type(out) is not tuple:
@@ -255,7 +261,9 @@ def run_backward(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_grap
         m.grad_enabled = prev
         if gc_was_on:
             gc.enable()
-    # Every rule and hook succeeded: now store, then release.
+    # Every rule and hook succeeded: now store, then release. The sweep's last arrays are let go first, so
+    # _store_all's reference counts see only what others hold.
+    g = gi = out = bufs = None
     if wanted is None:
         _store_all(staged, retained, root_grads, create_graph)
     if not retain_graph:
@@ -291,41 +299,6 @@ def _release(ctx: Context) -> None:
         keep = {k: d[k] for k in ("_hooks", "_retain", "trace") if k in d}
         d.clear()
         d.update(keep)
-
-
-def _store_all(staged: list, retained: list, root_grads: Sequence[Any], create_graph: bool) -> None:
-    """Accumulate into `.grad`. Gradients the user gets never share memory with each other or with any
-    tensor's data (add's rule returns (g, g); an upstream gradient may pass through unchanged)."""
-    for t, g in list(retained) + list(staged):
-        old = t.grad
-        if old is not None and (not isinstance(old, Tensor) or np.shape(old.data) != np.shape(g)):
-            name = f"'{t.name}' " if t.name else ""
-            raise RuntimeError(f"backward: tensor {name}of shape {np.shape(t.data)} has a .grad of shape "
-                               f"{np.shape(getattr(old, 'data', old))} ({type(old).__name__}) that its gradient "
-                               "cannot be added to; set .grad to None first (no .grad was changed)")
-    handed = set(map(id, root_grads))
-    handed.update(id(t.data) for t, _ in staged)
-    for t, g in retained:
-        _store(t, g, create_graph)
-    for t, g in staged:
-        if create_graph:
-            _store(t, g, True)
-            continue
-        if id(g) in handed or getattr(g, "base", None) is not None:
-            g = g.copy()
-        handed.add(id(g))
-        if t.grad is None:  # _store's common case, inline: once per parameter per step
-            t.grad = Tensor._make(g, False, None)
-        else:
-            _store(t, g, False)
-
-
-def _store(t: Tensor, g: Any, create_graph: bool) -> None:
-    """Accumulate g into t.grad (a Tensor)."""
-    if t.grad is None:
-        t.grad = g if isinstance(g, Tensor) else Tensor._make(g, False, None)
-    else:
-        t.grad = t.grad + g if create_graph else _wrap(t.grad.data + g)
 
 
 def _root_grad(r: Tensor, g: Any, create_graph: bool) -> Any:
@@ -376,6 +349,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     Only the part of the graph between them is swept. With create_graph=True the results are differentiable."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if mode().tracer is not None: mode().tracer.grad(outputs, inputs)  # noqa: E701  (ag.compile)
     if not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     for r in outputs:

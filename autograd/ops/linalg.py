@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import ArrayLike, Tensor, data_of
+from ..engine import fills_gradients
 from ..function import Builtin, call
 from .arithmetic import Mul
 from .shape import transpose
@@ -40,6 +41,60 @@ class MatMul(Builtin):
         if gb is not None and b1:
             gb = gb[..., 0]
         return ga, gb
+
+
+@fills_gradients
+class Linear(Builtin):
+    """x @ w^T (+ b) as one node;  dx = g w,  dw = g^T x and db = g summed over every leading axis of x.
+
+    One op rather than matmul(x, transpose(w)) + b: the composed form's weight gradient comes out as a
+    transposed view, which costs a full strided copy per step (measured: 2.5x slower on a 784-256-128-10 MLP).
+    Its backward may be handed arrays to write the weight and bias gradients into (`out`, see
+    engine.fills_gradients): a gradient array reused from step to step instead of a fresh one, which spares
+    the page faults of a 1.6 MB allocation each step (measured: about 750 faults, 2 ms, per MNIST-size step).
+    """
+
+    name = "linear"
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        y = x @ w.T
+        if b is None:
+            return y
+        if type(y) is np.ndarray and type(b) is np.ndarray and b.dtype == y.dtype and b.ndim <= y.ndim:
+            y += b  # y is ours alone: adding in place spares a second output-sized array
+            return y
+        return y + b
+
+    @staticmethod
+    def backward(ctx, g, out=None):
+        x, w = ctx.saved
+        needs = ctx.needs_input_grad
+        gx = g @ w if needs[0] else None
+        g2 = g.reshape((-1, g.shape[-1]))  # leading axes (batch, time, ...) folded into one
+        gw = gb = None
+        if needs[1]:
+            x2 = x.reshape((-1, x.shape[-1]))
+            buf = out[1] if out is not None else None
+            if buf is not None and buf.dtype == np.result_type(g2, x2):
+                gw = np.matmul(g2.T, x2, out=buf)
+            else:
+                gw = g2.T @ x2
+        if len(needs) == 2:
+            return gx, gw
+        if needs[2]:
+            buf = out[2] if out is not None else None
+            gb = g2.sum(axis=0, out=buf) if buf is not None and buf.dtype == g2.dtype else g2.sum(axis=0)
+        return gx, gw, gb
+
+
+def linear(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
+    """x @ weight.T + bias as one op, with weight of shape (out_features, in_features) as in PyTorch."""
+    if np.ndim(data_of(weight)) != 2:
+        raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape "
+                         f"{np.shape(data_of(weight))}")
+    return call(Linear, x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
