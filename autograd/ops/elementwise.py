@@ -130,34 +130,33 @@ class Clip(Builtin):
         return g * inside
 
 
-class Maximum(Builtin):
+class _Pairwise(Builtin):
+    """max or min of a and b elementwise; a tie sends half the gradient to each side."""
+
+    pick: Callable = staticmethod(np.maximum)
+    wins: Callable = staticmethod(np.greater)  # where a is the one picked
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(cls.wins(a, b) + 0.5 * (a == b))
+        return cls.pick(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (wa,) = ctx.saved
+        return g * wa, g * (1.0 - wa)
+
+
+class Maximum(_Pairwise):
     """max(a, b) elementwise; a tie sends half the gradient to each side."""
     name = "maximum"
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward((a > b) + 0.5 * (a == b))
-        return np.maximum(a, b)
 
-    @staticmethod
-    def backward(ctx, g):
-        (wa,) = ctx.saved
-        return g * wa, g * (1.0 - wa)
-
-
-class Minimum(Builtin):
+class Minimum(_Pairwise):
     """min(a, b) elementwise; a tie sends half the gradient to each side."""
     name = "minimum"
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward((a < b) + 0.5 * (a == b))
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        (wa,) = ctx.saved
-        return g * wa, g * (1.0 - wa)
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
 
 
 class Where(Builtin):
@@ -177,59 +176,22 @@ class Where(Builtin):
         return None, m.where(cond, g, 0.0), m.where(cond, 0.0, g)
 
 
-def exp(x: ArrayLike) -> Tensor:
-    """e**x."""
-    return call(Exp, x)
+def _function(cls: type) -> Callable[[ArrayLike], Tensor]:
+    """The public function of a table row: `exp(x)` is `call(Exp, x)`, documented by the row's math."""
+    def fn(x: ArrayLike) -> Tensor:
+        return call(cls, x)
+    fn.__name__ = fn.__qualname__ = cls.name
+    fn.__doc__ = cls.__doc__
+    fn.__module__ = __name__
+    return fn
 
 
-def log(x: ArrayLike) -> Tensor:
-    """Natural logarithm."""
-    return call(Log, x)
-
-
-def sqrt(x: ArrayLike) -> Tensor:
-    """Square root."""
-    return call(Sqrt, x)
-
-
-def sin(x: ArrayLike) -> Tensor:
-    """Sine."""
-    return call(Sin, x)
-
-
-def cos(x: ArrayLike) -> Tensor:
-    """Cosine."""
-    return call(Cos, x)
-
-
-def tanh(x: ArrayLike) -> Tensor:
-    """Hyperbolic tangent."""
-    return call(Tanh, x)
+exp, log, sqrt, sin, cos, tanh, softplus, relu, abs, neg = map(_function, _OPS.values())  # noqa: A001
 
 
 def sigmoid(x: ArrayLike) -> Tensor:
     """Logistic function, accurate and finite for any input."""
     return call(Sigmoid, x)
-
-
-def softplus(x: ArrayLike) -> Tensor:
-    """log(1 + e**x), finite for any input."""
-    return call(Softplus, x)
-
-
-def relu(x: ArrayLike) -> Tensor:
-    """max(x, 0)."""
-    return call(Relu, x)
-
-
-def abs(x: ArrayLike) -> Tensor:  # noqa: A001
-    """|x| (gradient sign(x), 0 at 0)."""
-    return call(Abs, x)
-
-
-def neg(x: ArrayLike) -> Tensor:
-    """-x."""
-    return call(Neg, x)
 
 
 def clip(x: ArrayLike, lo: float | None = None, hi: float | None = None) -> Tensor:

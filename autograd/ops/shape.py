@@ -112,15 +112,20 @@ class IndexAdd(Builtin):
         return gg[ctx.options["index"]]
 
 
+def _join_axis(op: str, xs: tuple, axis: Any, new: int) -> int:
+    """The axis along which concatenate (new=0) or stack (new=1, a new axis) joins xs, checked."""
+    if not xs:
+        raise ValueError("needs at least one tensor")
+    return _axis(op, axis, max(np.ndim(xs[0]) + new, 1), np.shape(xs[0]))
+
+
 class Concatenate(Builtin):
     """np.concatenate(xs, axis);  each dx is its slice of g."""
     name = "concatenate"
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
-        if not xs:
-            raise ValueError("needs at least one tensor")
-        axis = _axis("concatenate", axis, max(np.ndim(xs[0]), 1), np.shape(xs[0]))
+        axis = _join_axis("concatenate", xs, axis, 0)
         out = np.concatenate(xs, axis=axis)
         ctx.save_for_backward(axis, np.cumsum([0] + [np.shape(x)[axis] for x in xs]))
         return out
@@ -138,9 +143,7 @@ class Stack(Builtin):
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
-        if not xs:
-            raise ValueError("needs at least one tensor")
-        axis = _axis("stack", axis, np.ndim(xs[0]) + 1, np.shape(xs[0]))
+        axis = _join_axis("stack", xs, axis, 1)
         ctx.save_for_backward(axis, len(xs))
         return np.stack(xs, axis=axis)
 
