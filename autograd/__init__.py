@@ -20,6 +20,7 @@ from .ops import (abs, add, argmax, argmin, astype, broadcast_to, cat, clip, clo
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numeric_jacobian
 from . import functional
 from . import viz
+from .compile import compile
 
 __version__ = "0.1.0"
 

@@ -94,8 +94,8 @@ def _same(a: Any, b: Any) -> bool:
 def verified(g: Any, rule: Any, op: Op) -> bool:
     """Whether `rule` computes what the op's own forward and backward compute, bit for bit, on this op's
     recorded values (once per kind of call: op class, input kinds, shapes, dtypes, options)."""
-    key = (type(rule), op.cls, op.needs, tuple((v.kind, v.shape, str(v.dtype), type(v.example)) for v in op.ins),
-           repr(sorted((k, _shape_of(o)) for k, o in op.options.items())))
+    key = (type(rule), op.cls, op.needs, tuple((v.kind, v.shape, v.dtype, type(v.example)) for v in op.ins),
+           repr(sorted((k, _shape_of(o)) for k, o in op.options.items())) if op.options else None)
     verdict = _verdicts.get(key)
     if verdict is None:
         verdict = _verdicts[key] = _check(g, rule, op)

@@ -16,12 +16,28 @@ from typing import Any
 import numpy as np
 
 from . import _compile_rules as rules
-from ._compile_ir import (Acc, Check, Copy, Effect, Live, Op, ReadArg, ReadGrad, ReadLeaf, Rule, Store, Val,
-                          Write)
+from . import _compile_writes as writes
+from ._compile_ir import (
+    Acc,
+    Check,
+    ClearGrads,
+    Copy,
+    Effect,
+    Live,
+    Op,
+    ReadArg,
+    ReadGrad,
+    ReadLeaf,
+    Rule,
+    Store,
+    Val,
+    Write,
+)
 from ._compile_runtime import RUNTIME
 from .ops.elementwise import _NP
 
-_HOLE = re.compile("\x00([oa])(\\d+)\x00")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+_HOLE = re.compile("\x00([oak])(\\d+)\x00")
 _counter = itertools.count()
 
 
@@ -34,12 +50,14 @@ class Gen:
         self.inline: dict[int, tuple] = {}  # Val.n -> (expression, reads, depth): read once, so written inline
         self._lets: list = []  # (Val, line index, depth) defined by let() in the current block
         self._depth = 0
-        self.ns: dict[str, Any] = dict(RUNTIME, _NP=_NP)
+        self.ns: dict[str, Any] = dict(RUNTIME, _NP=_NP, _B=[])
         self.lines: list[str] = []
         self.prologue: list[str] = []
         self.known: dict[int, Any] = {}  # Val.n -> value, for Vals computed here (constant folding)
         self.holes: dict[int, Val] = {}  # Vals written into a buffer, or a fresh array if handed out
         self.fresh: set[int] = set()  # ... those handed out
+        self.empty_grads: set[str] = set()  # tensors (by name) whose .grad this replay has set to None
+        self.handed: dict[int, int] = {}  # Val.n of those -> its index in the list _B of their buffers
         self.owned: set[int] = set()  # Vals that are a new array on every replay
         self.source: dict[int, Val] = {}  # Val.n -> the Val whose memory it shares
         self.same_as: dict[int, Val] = {}  # Val.n -> the Val it is (no code of its own)
@@ -113,6 +131,11 @@ class Gen:
         """`, out` for a numpy call computing v: v's buffer, or nothing when v must be a fresh array."""
         self.holes[v.n] = v
         return f"\x00o{v.n}\x00"
+
+    def out_kw(self, v: Val) -> str:
+        """`, out=...` (np.maximum and np.minimum refuse a positional out)."""
+        self.holes[v.n] = v
+        return f"\x00k{v.n}\x00"
 
     def array(self, v: Val) -> str:
         """An array to fill as v: v's buffer, or a new empty array when v must be fresh."""
@@ -188,19 +211,28 @@ class Gen:
         def hole(m: re.Match) -> str:
             n = int(m.group(2))
             v = self.holes[n]
-            if fresh or n in self.fresh:
-                return "" if m.group(1) == "o" else f"_empty({v.shape!r}, {self.bind(v.dtype)})"
+            kind = m.group(1)
+            if fresh:
+                return f"_empty({v.shape!r}, {self.bind(v.dtype)})" if kind == "a" else ""
+            if n in self.fresh:  # handed out (a .grad): reused only when nothing else holds it
+                if n not in self.handed:
+                    self.handed[n] = len(self.handed)
+                    self.ns["_B"].append(np.empty(v.shape, v.dtype))
+                expr = f"_recycled(_B, {self.handed[n]})"
+                return {"o": f", {expr}", "k": f", out={expr}", "a": expr}[kind]
             name = f"b{n}"
             if name not in self.ns:
                 self.ns[name] = np.empty(v.shape, v.dtype)
-            return f", {name}" if m.group(1) == "o" else name
+            return {"o": f", {name}", "k": f", out={name}", "a": name}[kind]
         return _HOLE.sub(hole, s)
 
     def source_code(self, out_expr: str) -> str:
-        """The source of `make(NS)`, which returns the replay function."""
+        """The source of `make(NS)`, which returns the replay function. The names it uses are bound as
+        defaults of its parameters: local variables, the fastest names Python has."""
         body = [self._resolve(s) for s in self.prologue + self.lines]
-        head = ["def make(NS):"] + [f"    {k} = NS[{k!r}]" for k in self.ns]
-        return "\n".join(head + ["    def replay(A):"] + [f"        {s}" for s in body]
+        used = set(_NAME.findall("\n".join(body) + "\n" + out_expr)) & set(self.ns)
+        params = "".join(f", {k}=NS[{k!r}]" for k in sorted(used))
+        return "\n".join(["def make(NS):", f"    def replay(A{params}):"] + [f"        {s}" for s in body]
                          + [f"        return {out_expr}", "    return replay"])
 
 
@@ -257,9 +289,13 @@ def _emit(g: Gen, rec: Any, out_spec: Any) -> str:
         elif kind is Store:
             _store(g, step, stored)
         elif kind is Write:
-            rules.write(g, step)
+            writes.write(g, step)
         elif kind is Effect:
             g.line(f"{g.bind(step.fn)}()")
+            g.empty_grads.clear()  # it may set any .grad
+        elif kind is ClearGrads:
+            g.line("; ".join(f"{_tensor(g, r)}.grad = None" for r in step.refs))
+            g.empty_grads.update(_tensor(g, r) for r in step.refs)
         elif kind is Check:
             g.line(f"if _convert({g.x(step.val)}, {step.how!r}) != {g.bind(step.expected)}: raise _Mismatch({i})")
         g.nofold()
@@ -298,8 +334,12 @@ def _store(g: Gen, step: Store, stored: dict) -> None:
     if step.saw_none and not step.cleared:
         g.prologue.append(f"if {t}.grad is not None: raise _GradSet({g.bind(step.ref.describe())})")
     g.line(f"{name} = {value}")
-    g.line(f"if {t}.grad is None: {t}.grad = _T({name}, False, None)")
-    g.line(f"else: {name} = _accumulate({t}, {name})")
+    if t in g.empty_grads:  # cleared earlier in this replay, nothing set it since: the engine's common case
+        g.empty_grads.discard(t)
+        g.line(f"{t}.grad = _T({name}, False, None)")
+    else:
+        g.line(f"if {t}.grad is None: {t}.grad = _T({name}, False, None)")
+        g.line(f"else: {name} = _accumulate({t}, {name})")
     if v.kind == "f":
         g.line(f"{name} = _float({name})")
 

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+_F64 = np.dtype(np.float64)
+
 
 def kind_of(x: Any) -> str:
     """The kind of a recorded value (see the module docstring); constants are marked by the recorder."""
@@ -33,9 +35,13 @@ class Val:
         self.n = n
         self.example = example
         self.const = const
-        self.kind = "c" if const else kind_of(example)
-        self.shape = np.shape(example) if isinstance(example, (np.ndarray, np.generic)) else None
-        self.dtype = example.dtype if isinstance(example, (np.ndarray, np.generic)) else None
+        t = type(example)
+        if t is np.float64:  # the scalar graphs' case, first
+            self.kind, self.shape, self.dtype = "c" if const else "f", (), _F64
+        elif t is np.ndarray or isinstance(example, np.generic):
+            self.kind, self.shape, self.dtype = "c" if const else kind_of(example), example.shape, example.dtype
+        else:
+            self.kind, self.shape, self.dtype = "c", None, None
         self.name = f"c{n}" if const else f"v{n}"
 
     def __repr__(self) -> str:
@@ -160,6 +166,15 @@ class Write(Step):
                  out: Val | None) -> None:
         self.ref, self.target, self.op, self.ufunc = ref, target, op, ufunc
         self.value, self.index, self.out = value, index, out
+
+
+class ClearGrads(Step):
+    """Each tensor's .grad is set to None (autograd.compile.clear_grads: an optimizer's zero_grad)."""
+    __slots__ = ("refs",)
+    side_effect = True
+
+    def __init__(self, refs: list) -> None:
+        self.refs = refs
 
 
 class Effect(Step):

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _compile_direct as direct
-from . import _compile_runtime as rt
-from ._compile_ir import Acc, Op, Rule, Val, Write
+from ._compile_ir import Acc, Op, Rule, Val
 from .ops import arithmetic as ar
 from .ops import elementwise as el
 from .ops import linalg, reduce, shape
@@ -48,8 +47,6 @@ def _rule(cls: type) -> Any:
     rule = RULES.get(cls)
     if rule is None and issubclass(cls, el.Elementwise):
         rule = ELEMENTWISE
-    if rule is None and getattr(cls, "name", None) == "linear":
-        rule = LINEAR
     return rule
 
 
@@ -124,8 +121,18 @@ class _Rule:
 
 def _times(g: Any, gv: Val, other: Val, shape_: tuple) -> Any:
     if gv.kind == "a" or _array(other):
-        return Raw(f"_mul({g.x(gv)}, {g.x(other)}{{out}})", shape_)
+        return Raw(f"_mul({_operand(g, gv, other)}, {g.x(other)}{{out}})", shape_)
     return f"{g.x(gv)} * {g.x(other)}"
+
+
+def _operand(g: Any, v: Val, other: Val) -> str:
+    """v, or its one value as a numpy scalar when v is a known array of a single repeated value and `other`
+    has v's full shape (the seed gradient filled by a sum's backward): the same products, one operand less."""
+    known = g.known.get(g.root(v).n) if v.n not in g.same_as else None
+    if type(known) is np.ndarray and known.size and known.shape == v.shape == other.shape and \
+            known.dtype == np.float64 and (known == known.flat[0]).all():
+        return g.bind(known.dtype.type(known.flat[0]))
+    return g.x(v)
 
 
 class _Binary(_Rule):
@@ -230,8 +237,8 @@ class _View(_Rule):
 
 
 class _Linear(_Rule):
-    """A fused `linear` op (nn.functional's): y = x @ w.T (+ b); dx = g @ w, dw = g.T @ x, db = g summed over
-    the batch. Matched by the op's name; verify() confirms it computes exactly this before it is used."""
+    """The fused linear op: y = x @ w.T (+ b, added in place); dx = g @ w, dw = g.T @ x, db = g summed over
+    the batch (for 2-d x)."""
 
     def applies(self, op):
         x, w = op.ins[0], op.ins[1]
@@ -289,23 +296,24 @@ class _Reduction(_Rule):
 
 
 class _Sigmoid(_Rule):
-    """elementwise._sigmoid_array into one buffer: -x, capped where e^-x would overflow, exp, + 1, 1 / ."""
+    """elementwise._sigmoid_array: -x, capped where e^-x would overflow, exp, + 1, 1 / . The same operations,
+    passed between two scratch buffers (an in-place numpy call costs a memory-overlap analysis)."""
 
     def forward(self, g, op):
         x, s = op.ins[0], op.out.name
         if x.kind == "a":
             cap = g.bind(getattr(el, "_EXP_MAX", {}).get(x.dtype, 709.0))
-            g.line(f"{s} = _neg({g.x(x)}{g.out(op.out)}); _minimum({s}, {cap}, {s}); _exp({s}, {s}); "
-                   f"_add({s}, 1.0, {s}); _reciprocal({s}, {s})")
+            a, b = g.scratch(x.shape, x.dtype), g.scratch(x.shape, x.dtype)
+            g.line(f"_neg({g.x(x)}, {a}); _minimum({a}, {cap}, out={b}); _exp({b}, {a}); _add({a}, 1.0, {b}); "
+                   f"{s} = _div(1.0, {b}{g.out(op.out)})")  # numpy's reciprocal is 1.0 / x, computed slower
         else:
             g.let(op.out, f"{g.bind(el._sigmoid_array)}(_f64({g.x(x)}))", numpy=True)
 
     def backward(self, g, step):
         s, gv, v = step.op.out, step.g, step.outs[0]
         if gv.kind == "a" and s.kind == "a":  # the op's in-place branch: ((1 - s) * s) * g
-            S = g.x(s)
-            g.line(f"{v.name} = _sub(1.0, {S}{g.out(v)}); _mul({v.name}, {g.x(s)}, {v.name}); "
-                   f"_mul({v.name}, {g.x(gv)}, {v.name})")
+            a, b = g.scratch(s.shape, s.dtype), g.scratch(s.shape, s.dtype)
+            g.line(f"_sub(1.0, {g.x(s)}, {a}); _mul({a}, {g.x(s)}, {b}); {v.name} = _mul({b}, {g.x(gv)}{g.out(v)})")
             return [v]
         return [f"{g.x(gv)} * {g.x(s)} * (1.0 - {g.x(s)})"]
 
@@ -322,7 +330,8 @@ class _Elementwise(_Rule):
         if x.kind == "f" and cls is el.Relu:  # np.maximum(x, 0.0) keeps x unless x < 0 (so NaN and -0.0 too)
             g.let(op.out, f"0.0 if {X} < 0.0 else {g.x(x)}")
         elif x.kind == "a" and cls in _UFUNC:
-            g.line(f"{y} = {_UFUNC[cls]}({X}{', 0.0' if cls is el.Relu else ''}{g.out(op.out)})")
+            out = g.out_kw(op.out) if cls is el.Relu else g.out(op.out)
+            g.line(f"{y} = {_UFUNC[cls]}({X}{', 0.0' if cls is el.Relu else ''}{out})")
         elif op.out.kind == "a":
             g.line(f"{y} = {g.bind(cls.f)}({X})")
             g.own(op.out)
@@ -344,7 +353,8 @@ class _Elementwise(_Rule):
                 return [Raw(f"_mul({G}, {m}{{out}})", x.shape)]
             if cls is el.Tanh:
                 v, Y = step.outs[0], g.x(y)
-                g.line(f"{v.name} = _mul({Y}, {Y}{g.out(v)}); _sub(1.0, {v.name}, {v.name}); _mul({G}, {v.name}, {v.name})")
+                g.line(f"{v.name} = _mul({Y}, {Y}{g.out(v)}); _sub(1.0, {v.name}, {v.name}); "
+                       f"_mul({G}, {v.name}, {v.name})")
                 return [v]
             if cls is el.Exp:
                 return [Raw(f"_mul({G}, {g.x(y)}{{out}})", x.shape)]
@@ -385,45 +395,5 @@ RULES = {ar.Add: _Add(), ar.Sub: _Sub(), ar.Mul: _Mul(), ar.Div: _Div(), linalg.
          shape.Transpose: _View(), shape.Reshape: _View(), reduce.Sum: _Reduction(), reduce.Mean: _Reduction(),
          shape.GetItem: _GetItem(), el.Sigmoid: _Sigmoid()}
 ELEMENTWISE = _Elementwise()
-LINEAR = _Linear()
-
-
-# ---- in-place writes ------------------------------------------------------------------------------------
-_SCALAR = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/"}
-
-
-def _arg(g: Any, v: Any) -> str:
-    return f"_f64({g.x(v)})" if isinstance(v, Val) and v.kind == "f" else g.x(v)
-
-
-def write(g: Any, step: Write) -> None:
-    """What _inplace.write does to the array, the tensor's version and the write log (checks were made
-    when recording)."""
-    t = f"A[{step.ref.arg}]" if step.ref.arg is not None else g.bind(step.ref.obj, step.ref.name)
-    tgt, val = g.x(step.target), _arg(g, step.value)
-    if step.out is None:  # an ndarray, changed in place
-        if step.ufunc is not None:  # a ufunc's default casting is same_kind, as _inplace.write asks
-            g.line(f"{g.bind(step.ufunc)}({tgt}, {val}, {tgt})")
-        elif step.index is None:
-            g.line(f"_np.copyto({tgt}, {val}, casting='same_kind')")
-        else:
-            g.line(f"{tgt}[{g.index(step.index)}] = {val}")
-        if step.target.n not in g.resets:
-            g.line(f"{g.bind(rt.WriteLog(step.op))}({t}, {tgt})")
-        return
-    o = step.out.name  # a 0-d tensor: it gets a new numpy scalar
-    if step.ufunc in _SCALAR and step.index is None and step.target.kind == "f" and \
-            (step.value.kind == "f" or type(step.value.example) in (int, float)):
-        g.line(f"{o} = {tgt} {_SCALAR[step.ufunc]} {g.x(step.value)}")
-        g.line(f"{t}.data = _f64({o}); {t}._version += 1")
-        return
-    g.line(f"{o} = _np.array({_arg(g, step.target)})")
-    if step.ufunc is not None:
-        g.line(f"{g.bind(step.ufunc)}({o}, {val}, out={o}, casting='same_kind')")
-    elif step.index is None:
-        g.line(f"_np.copyto({o}, {val}, casting='same_kind')")
-    else:
-        g.line(f"{o}[{g.index(step.index)}] = {val}")
-    g.line(f"{o} = {o}[()]; {t}.data = {o}; {t}._version += 1")
-    if step.out.kind == "f":
-        g.line(f"{o} = _float({o})")
+if hasattr(linalg, "Linear"):
+    RULES[linalg.Linear] = _Linear()

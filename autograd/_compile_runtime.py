@@ -4,6 +4,7 @@ in-place write log that backward checks)."""
 from __future__ import annotations
 
 import weakref
+from sys import getrefcount
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,16 @@ class Mismatch(Exception):
 
 class GradSet(Exception):
     """A .grad the recording saw empty holds a gradient at this replay (see Store in _compile_ir)."""
+
+
+def recycled(buffers: list, i: int) -> np.ndarray:
+    """buffers[i] to be written again, or a new array in its place if anything besides this list still holds
+    it (a .grad the user kept, a view of it): reusing an array nobody else can see is unobservable, and saves
+    the page faults of a fresh large array on every step (as the engine does for gradients)."""
+    x = buffers[i]
+    if getrefcount(x) > 3:  # the list, `x`, getrefcount's argument
+        x = buffers[i] = np.empty_like(x)
+    return x
 
 
 def grad_of(t: Tensor, who: str) -> Any:
@@ -43,27 +54,23 @@ def convert(x: Any, how: str) -> Any:
     return {"bool": bool, "int": int, "index": int, "float": float}.get(how, lambda y: y.item())(a)
 
 
-class WriteLog:
+def write_log(op: str) -> Any:
     """What _inplace.write does after changing an array: bump the tensor's version and log the write, so
-    backward refuses graphs (made outside the compiled function) that saved the old values. One per write
-    site: the weak reference to the array is made once and reused while the array stays the same."""
+    backward refuses graphs (made outside the compiled function) that saved the old values. One function per
+    write site: the weak reference to the array is made once and reused while the array stays the same."""
+    writes, seen = _inplace._writes, [None, 0, None]
 
-    __slots__ = ("op", "arr", "key", "ref")
-
-    def __init__(self, op: str) -> None:
-        self.op, self.arr, self.key, self.ref = op, None, 0, None
-
-    def __call__(self, t: Tensor, arr: np.ndarray) -> None:
-        if arr is not self.arr:
+    def log(t: Tensor, arr: np.ndarray) -> None:
+        if arr is not seen[0]:
             root = arr
             while isinstance(root.base, np.ndarray):
                 root = root.base
-            self.arr, self.key = arr, id(root)
-            self.ref = weakref.ref(root, lambda r, k=self.key: _inplace._forget(k, r))
+            key = id(root)
+            seen[:] = arr, key, weakref.ref(root, lambda r, k=key: _inplace._forget(k, r))
         t._version = v = t._version + 1
-        stamp = next(clock)
-        _inplace._writes[self.key] = (self.ref, stamp, (t.name, arr.shape, arr.dtype, self.op, v))
-        _inplace.last_write = stamp
+        _inplace.last_write = stamp = next(clock)
+        writes[seen[1]] = (seen[2], stamp, (t.name, arr.shape, arr.dtype, op, v))
+    return log
 
 
 def make_ctx(cls: type, options: dict, needs: tuple) -> Context:
@@ -122,9 +129,9 @@ class Stub:
 RUNTIME = {
     "_np": np, "_T": Tensor._make, "_f64": np.float64, "_float": float, "_grad_of": grad_of,
     "_accumulate": accumulate, "_convert": convert, "_Mismatch": Mismatch, "_GradSet": GradSet,
-    "_WriteLog": WriteLog, "_ctx": make_ctx, "_fwd": run_forward, "_bwd": run_backward,
+ "_ctx": make_ctx, "_fwd": run_forward, "_bwd": run_backward,
     "_add": np.add, "_sub": np.subtract, "_mul": np.multiply, "_div": np.true_divide, "_neg": np.negative,
     "_matmul": np.matmul, "_exp": np.exp, "_log": np.log, "_tanh": np.tanh, "_maximum": np.maximum,
     "_greater": np.greater, "_less": np.less, "_reduce": np.add.reduce, "_copyto": np.copyto,
-    "_empty": np.empty, "_fit": fit, "_minimum": np.minimum, "_reciprocal": np.reciprocal,
+    "_empty": np.empty, "_fit": fit, "_recycled": recycled, "_minimum": np.minimum, "_reciprocal": np.reciprocal,
 }

@@ -2,40 +2,49 @@
 
     step = ag.compile(train_step)      # or @ag.compile above the def
     for x, y in batches:
-        loss = step(x, y)              # 1st call (per input signature): eager, recorded; later calls: replayed
+        loss = step(x, y)              # 1st call (per signature): eager, recorded; later calls: replayed
 
-The first call with a given signature (the shapes and dtypes of the tensor and array arguments, the values of
-Python-number arguments) runs `fn` eagerly while recording every op, every in-place write, every backward sweep
-and the optimizer's steps. Later calls with the same signature run a straight-line Python function generated
-from that recording: the same numpy operations in the same order, so the results are bit-for-bit those of eager
-execution, without Tensors, graph nodes or per-op checks. Other signatures are recorded in turn (the last
-`cache_size` recordings are kept). Outputs come back as new tensors that carry no graph; parameters, their
-`.grad` and optimizer state are updated exactly as the eager call updates them.
+The first call with a given signature (shapes and dtypes of the tensor and array arguments, values of Python
+number and string arguments) runs `fn` eagerly while recording every op, in-place write, backward sweep and
+optimizer step. Later calls with that signature run one straight-line Python function generated from the
+recording: the same numpy operations in the same order (each compiled rule is checked against the op's own code
+before it is used; ops without one run their own code), so the results are bit for bit those of eager execution,
+without Tensors, graph nodes or per-op checks. Other signatures are recorded in turn (the `cache_size` most recent
+recordings are kept). Outputs come back as new tensors that carry no graph (copies: keeping them is safe).
+Parameters, their `.grad` and optimizer state are updated exactly as eager code updates them. While recording,
+array arguments reach `fn` as tensors over the same memory (so `1.0 - target` is a recorded op, not numpy work).
+One call runs at a time per compiled function (a lock: replays share their buffers). Under
+`ag.detect_anomaly()` calls run eagerly, so that its checks run.
 
-What a recording bakes in. Replays do not run `fn`'s Python code: they repeat what it did to tensors.
-- Python numbers and control flow: `if`, loops, `range(n)`, Python numbers computed in `fn` or read from
-  closures and globals are those of the recorded call. Pass changing numbers as arguments (each value is then
-  its own signature) or as 0-d arrays/tensors (read afresh), and set hyperparameters such as `opt.lr` outside
-  `fn` (the optimizers read them at every replay; setting one inside `fn` raises CompileError).
-- Values taken out of tensors with `.item()`, `float()`, `int()`, `bool()`: the recording checks them before
-  every replay and records again when one differs (so a value-dependent branch is followed correctly, at the
-  cost of recording); such a conversion after a backward or an update cannot be checked in time, so that
-  signature runs eagerly (with a CompileWarning). Return the tensor and convert it outside.
-- numpy work outside tensor ops: arrays computed with numpy inside `fn` (from `.data`, from inputs, random
-  draws such as a dropout mask) are constants of the recording. Arrays that live outside `fn` (closures,
-  attributes) are read by reference, so in-place changes to them are seen; replacing them is not.
-- Python side effects (appending to lists, attributes set on objects, counters) happen only while recording.
+What a recording bakes in. Replays do not run `fn`'s Python code; they repeat what it did to tensors.
+- Python numbers and control flow: `if`, loops, and numbers computed in `fn` or read from closures and globals
+  are those of the recorded call. Pass changing numbers as arguments (each value is its own signature) or as
+  0-d arrays (read afresh); set hyperparameters such as `opt.lr` outside `fn` (optimizers read them at every
+  replay; setting one inside `fn` raises CompileError).
+- Values taken out of tensors with `.item()`, `float()`, `int()`, `bool()`: checked before every replay, and a
+  different value records again (a value-dependent branch is followed correctly, at the cost of recording). A
+  conversion made after a backward or an update cannot be checked before the replay changes state: that
+  signature runs eagerly (CompileWarning). Return the tensor and convert it outside.
+- numpy work outside tensor ops: arrays computed with numpy inside `fn` (from a tensor's `.data`, random draws
+  such as a dropout mask, `ag.tensor(np_array)` made from other values) are constants of the recording. Arrays
+  that live outside `fn` are read by reference: in-place changes to them are seen, rebinding them is not.
+- Python side effects (appending to a list, setting attributes, counters) happen only while recording.
+- Tensors made inside `fn` and then changed in place start from their recorded initial value on every replay,
+  as eager code would make them anew; tensors that outlive the call (buffers) accumulate, as in eager code.
 
-What is detected. Changing a parameter without the tracked in-place API (`p.data -= ...`), clearing or
-replacing a `.grad` behind the recording's back (`p.grad = None`, `clip_grad_norm_`), setting an optimizer
-hyperparameter inside `fn`, returning something other than tensors: CompileError on the recording call. Hooks,
-`retain_grad`, `create_graph`, `ag.grad`, tensors made before the call that carry a graph: CompileWarning, and
-that signature runs eagerly on every call. A `.grad` that the recording found empty but that is set when a
-replay starts (gradients accumulated across calls without a recorded `zero_grad`): CompileError before the
-replay changes anything. What is not detected: numpy computations inside `fn` whose results depend on the
-inputs or on random draws (see above), and `.data` writes to tensors that the recording never read.
+What is detected. CompileError on the recording call: a tensor changed without the tracked in-place API
+(`p.data -= ...`), a `.grad` cleared or replaced behind the recording's back (`p.grad = None` after backward,
+nn.utils.clip_grad_norm_), an optimizer hyperparameter set inside `fn`, a result that is not tensors. CompileError
+before a replay changes anything: a `.grad` that the recording found empty and did not clear holds a value
+(gradients cleared by hand before the backward, or accumulated across calls). CompileWarning, and that signature
+runs eagerly on every call: hooks, retain_grad, create_graph, ag.grad, a graph made before the call, a
+conversion after a state change. Not detected: numpy computations inside `fn` that depend on the inputs or on
+random draws (above), `.data` writes to tensors the recording never read, and conversions to Python numbers of
+parameters or of tensors passed as arguments (those of op results and of array arguments are checked).
 
-Library code (optimizers) cooperates through `recording()`, `effect()`, `live()` and `guard()` below.
+Library code (an optimizer) cooperates through `recording()`, `effect()`, `clear_grads()`, `live()` and
+`guard()` below: nn.optim records a plain SGD update as tensor ops with the learning rate read live, and other
+updates (momentum, Adam, RMSprop) as effects that replays call, so state and schedules behave as in eager code.
 """
 from __future__ import annotations
 
@@ -49,11 +58,12 @@ import numpy as np
 
 from . import _mode
 from ._compile_gen import generate
-from ._compile_record import Recorder
+from ._compile_record import Recorder, Watched
 from ._compile_runtime import GradSet, Mismatch
 from ._tensor import Tensor
 
-__all__ = ["compile", "Compiled", "CompileError", "CompileWarning", "recording", "effect", "live", "guard"]
+__all__ = ["compile", "Compiled", "CompileError", "CompileWarning", "recording", "effect", "clear_grads", "live",
+           "guard"]
 
 
 class CompileError(RuntimeError):
@@ -64,9 +74,11 @@ class CompileWarning(UserWarning):
     """A compiled function runs eagerly (for one signature) or records again and again."""
 
 
+_modes = _mode.mode if hasattr(_mode, "mode") else (lambda: _mode.state)
+
+
 def _tracer() -> Any:
-    m = _mode.mode() if hasattr(_mode, "mode") else _mode.state
-    return m.tracer
+    return _modes().tracer
 
 
 def recording() -> Recorder | None:
@@ -85,6 +97,16 @@ def effect(fn: Callable[[], Any], clears: tuple = ()) -> None:
         fn()
     else:
         rec.effect(fn, clears)
+
+
+def clear_grads(tensors: Any) -> None:
+    """Set each tensor's .grad to None; when recording, replays do the same here (an optimizer's zero_grad)."""
+    rec = recording()
+    if rec is None:
+        for t in tensors:
+            t.grad = None
+    else:
+        rec.clear_grads(tensors)
 
 
 def live(getter: Callable[[], Any]) -> Any:
@@ -108,7 +130,10 @@ def guard(getter: Callable[[], Any]) -> None:
     each replay; a different value records again). For settings that choose which ops run."""
     rec = recording()
     if rec is not None:
-        rec.guard(getter, getter())
+        value = getter()
+        if not isinstance(value, (bool, int, float, str, tuple, type(None))):
+            raise TypeError(f"guard: the value must be a number, string, tuple or None, got {type(value).__name__}")
+        rec.guard(getter, value)
 
 
 # ---- arguments ---------------------------------------------------------------------------------------
@@ -179,6 +204,52 @@ def _outputs(rec: Recorder, out: Any, where: str = "the result") -> Any:
                        "be the recorded one at every replay")
 
 
+def _as_tensors(obj: Any) -> Any:
+    """obj with every array replaced by a Tensor over it (no copy, no grad): arithmetic that fn does on its
+    array arguments (`1.0 - target`) is then made of ops, which the recording sees."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        t = Tensor._make(obj, False, None)
+        t.__class__ = Watched  # converting it to a Python value (`.item()`) is reported, as for op results
+        return t
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_as_tensors(x) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _as_tensors(x) for k, x in obj.items()}
+    return obj
+
+
+class _WatchConstruction:
+    """While any thread records, Tensor.__init__ reports tensors made from values of the recording
+    (`ag.tensor(x)` copies x with plain numpy, which the op hooks do not see). Counted, so that overlapping
+    recordings in several threads install and remove the wrapper once."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _plain: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            cls = type(self)
+            if cls._users == 0:
+                cls._plain = plain = Tensor.__init__
+
+                def __init__(t: Tensor, data: Any, *args: Any, **kwargs: Any) -> None:
+                    plain(t, data, *args, **kwargs)
+                    rec = _modes().tracer
+                    if isinstance(rec, Recorder):
+                        rec.created(t, data)
+                __init__.__doc__ = plain.__doc__
+                Tensor.__init__ = __init__
+            cls._users += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._lock:
+            cls = type(self)
+            cls._users -= 1
+            if cls._users == 0:
+                Tensor.__init__ = cls._plain
+
+
 def _detached(out: Any) -> Any:
     if isinstance(out, Tensor):
         return Tensor._make(out.data, False, None)
@@ -213,7 +284,10 @@ class Compiled:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _tracer() is not None:  # inside another recording (or an effect): run as part of it
+        m = _modes()
+        if m.tracer is not None or m.anomaly:
+            # Inside another recording (or an effect): run as part of it. Under detect_anomaly: eagerly, so
+            # that every op's checks run (replays skip them).
             return self.fn(*args, **kwargs)
         flat, key = _fast_key(args) if not kwargs else (None, None)
         if key is None:
@@ -228,7 +302,7 @@ class Compiled:
                 return self.fn(*args, **kwargs)
             for getter, value in entry.guards:
                 now = getter()
-                if now is not value and not _same(now, value):
+                if now is not value and now != value:
                     return self._record(key, args, kwargs, flat)
             try:
                 return entry.replay(flat)
@@ -244,7 +318,8 @@ class Compiled:
     def _record(self, key: tuple, args: tuple, kwargs: dict, flat: list) -> Any:
         rec = Recorder(flat)
         self.recordings += 1
-        with _mode.tracing(rec):
+        args, kwargs = _as_tensors(args), _as_tensors(kwargs)
+        with _WatchConstruction(), _mode.tracing(rec):
             out = self.fn(*args, **kwargs)
         rec.finish()
         if rec.misuse:
@@ -275,13 +350,6 @@ class Compiled:
         """The generated source of the most recently used recording ('' if it runs eagerly)."""
         with self._lock:
             return next(reversed(self._cache.values())).source if self._cache else ""
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(np.all(a == b)) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else a == b
-    except (TypeError, ValueError):
-        return a is b
 
 
 def compile(fn: Callable | None = None, *, cache_size: int = 8) -> Any:  # noqa: A001

@@ -31,7 +31,6 @@ from . import common
 from .data import binary_addition, drop_seen
 from .dni_digits import METHODS, train_decoupled
 
-
 # Hidden-layer learning rates from `--sweep` on seeds 0-2 (training bit accuracy, 100 epochs).
 HIDDEN_LR = {"backprop": 3e-2, "last_layer": None, "dni": 3e-5, "cdni": 1e-2}
 SWEEP_GRID = (3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5)
@@ -122,8 +121,13 @@ def main(argv: list[str] | None = None) -> dict:
         lr_note = "" if hidden_lr[m] is None or m == "last_layer" else f"   (hidden lr {hidden_lr[m]:g})"
         print(f"  {m:<10}  train {result['mean_train_bits'][m]:.4f}   held-out {result['mean_heldout_bits'][m]:.4f}"
               + lr_note)
+    if len(seeds) > 1:  # the per-seed figures behind the means, for the README's table
+        for m in args.methods:
+            print(f"  {m:<10}  train per seed " + " / ".join(f"{a:.4f}" for a in train_bits[m])
+                  + "   held-out per seed " + " / ".join(f"{a:.4f}" for a in heldout_bits[m]))
     if args.plot:
-        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "training bit accuracy", "binary addition, 24-128-64-12 sigmoid", args.plot))
+        print("wrote", common.plot_curves(curves, args.methods, args.epochs, "training bit accuracy",
+                                          "binary addition, 24-128-64-12 sigmoid", args.plot))
     return result
 
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 import numpy as np
 
 import autograd as ag
-from autograd.compile import CompileError, effect, guard, live, recording
+from autograd.compile import CompileError, clear_grads, effect, recording
 
 from . import _checks
 
@@ -113,10 +113,12 @@ class Optimizer:
         rec = recording()
         if rec is None:
             self._zero_grad(set_to_none)
-            return
-        # Inside ag.compile: replays clear the gradients here too.
-        effect(lambda: self._zero_grad(set_to_none), tuple(self.params) if set_to_none else ())
-        object.__setattr__(self, "_cleared_in", rec.serial if set_to_none else None)
+        elif set_to_none:  # inside ag.compile: replays clear them here too
+            clear_grads(self.params)
+            object.__setattr__(self, "_cleared_in", rec.serial)
+        else:
+            effect(lambda: self._zero_grad(False))
+            object.__setattr__(self, "_cleared_in", None)
 
     def _zero_grad(self, set_to_none: bool) -> None:
         for p in self.params:
@@ -139,19 +141,18 @@ class Optimizer:
         elif getattr(self, "_cleared_in", None) == rec.serial and self._traceable():
             # Inside ag.compile, after this optimizer's own zero_grad: exactly the parameters this call's
             # backward gave a gradient have one, so the update can be recorded as tensor ops.
-            guard(self._traceable)
             self._traced_step()
         else:
             effect(self._step)  # replays run this very method on the live parameters and state
 
-    def _traceable(self) -> Any:
-        """Falsy when the update must stay an effect; else a value naming the ops _traced_step records
-        under the current hyperparameters (a replay starts only while it is unchanged)."""
+    def _traceable(self) -> bool:
+        """Whether _traced_step can record the update under the current hyperparameters."""
         return False
 
     def _traced_step(self) -> None:
-        """The update as tensor ops under no_grad, the same numpy operations as _step in the same order, with
-        hyperparameters read through autograd.compile.live (replays read their current values)."""
+        """The update as tensor ops under no_grad: the same numpy operations as _step, in the same order, with
+        hyperparameters read through autograd.compile.live (replays read their current values) and guards
+        (autograd.compile.guard) on those that decide which ops run."""
         raise NotImplementedError
 
     def _step(self) -> None:

@@ -1,14 +1,20 @@
 """Stochastic gradient descent with optional (Nesterov) momentum and L2 weight decay."""
 from __future__ import annotations
 
+from functools import partial
+from operator import attrgetter
 from typing import Any, Iterable
 
 import numpy as np
 
 import autograd as ag
+from autograd.compile import guard, live
 
 from . import _checks
-from .optimizer import Optimizer, guard, live, with_weight_decay
+from .optimizer import Optimizer, with_weight_decay
+
+# What decides which ops _traced_step records (one C-level call per replay to check them all).
+_settings = attrgetter("momentum", "nesterov", "weight_decay")
 
 
 class SGD(Optimizer):
@@ -30,14 +36,14 @@ class SGD(Optimizer):
     def _required_buffers(self, hyper: dict) -> set[str]:
         return {"momentum_buffer"} if hyper["momentum"] else set()
 
-    def _traceable(self) -> Any:
+    def _traceable(self) -> bool:
         # Momentum keeps a buffer whose first step differs from the others: that update stays an effect.
-        # The value also tells whether weight decay adds ops, so a change of either records again.
-        return not self.momentum and (True, bool(self.weight_decay))
+        return not self.momentum
 
     def _traced_step(self) -> None:
-        lr = live(lambda: self.lr)
-        wd = live(lambda: self.weight_decay) if self.weight_decay else None
+        guard(partial(_settings, self))  # a change records again (or, with momentum, makes step an effect)
+        lr = live(partial(getattr, self, "lr"))  # read by each replay (a schedule may change it)
+        wd = live(partial(getattr, self, "weight_decay")) if self.weight_decay else None
         with ag.no_grad():
             for i, p in enumerate(self.params):
                 if p.grad is None:
