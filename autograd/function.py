@@ -308,7 +308,8 @@ def _user_trace() -> str:
 def _check_finite(value: Any, fn: type, where: str, trace: str | None = None) -> None:
     arr = np.asarray(value.data if isinstance(value, Tensor) else value)
     if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
-        msg = f"detect_anomaly: {getattr(fn, 'name', None) or fn.__name__.lower()} produced a non-finite value in {where}"
+        name = getattr(fn, "name", None) or fn.__name__.lower()
+        msg = f"detect_anomaly: {name} produced a non-finite value in {where}"
         if trace:
             msg += f"; the op was created at:\n{trace}"
         raise FloatingPointError(msg)

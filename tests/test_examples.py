@@ -12,7 +12,8 @@ import pytest
 
 from examples import autoencoder, binary_addition, data, demo, digits, input_optimization, scalar_mlp, sine, xor
 
-EXAMPLES = ["binary_addition", "xor", "autoencoder", "digits", "sine", "input_optimization", "scalar_mlp", "demo", "compiled_training"]
+EXAMPLES = ["binary_addition", "xor", "autoencoder", "digits", "sine", "input_optimization", "scalar_mlp", "demo",
+            "compiled_training"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

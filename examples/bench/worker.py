@@ -78,7 +78,8 @@ def memory(workload: str, side: str, cfg: dict, engine_path: str | None, steps: 
         objects.append(len(gc.get_objects()))
         rss.append(machine.rss_kb() - base)
         at.append(len(at) * every + n)
-    return {"base_kb": base, "samples": list(zip(at, rss, objects)), "peak_kb": machine.peak_rss_kb() - base if peak_reset else None,
+    return {"base_kb": base, "samples": list(zip(at, rss, objects)),
+            "peak_kb": machine.peak_rss_kb() - base if peak_reset else None,
             "loss": float(trainer.state()["loss"]), "engine": engine, "blas_threads": machine.blas_threads()}
 
 
