@@ -204,18 +204,27 @@ def _outputs(rec: Recorder, out: Any, where: str = "the result") -> Any:
                        "be the recorded one at every replay")
 
 
+def _map_leaves(obj: Any, kinds: Any, fn: Any) -> Any:
+    """obj with fn applied to every value of type `kinds` inside it (through tuples, lists and dicts)."""
+    if isinstance(obj, kinds):
+        return fn(obj)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(_map_leaves(x, kinds, fn) for x in obj)
+    if isinstance(obj, dict):
+        return {k: _map_leaves(x, kinds, fn) for k, x in obj.items()}
+    return obj
+
+
+def _watched(arr: Any) -> Tensor:
+    t = Tensor._make(arr, False, None)
+    t.__class__ = Watched  # converting it to a Python value (`.item()`) is reported, as for op results
+    return t
+
+
 def _as_tensors(obj: Any) -> Any:
     """obj with every array replaced by a Tensor over it (no copy, no grad): arithmetic that fn does on its
     array arguments (`1.0 - target`) is then made of ops, which the recording sees."""
-    if isinstance(obj, (np.ndarray, np.generic)):
-        t = Tensor._make(obj, False, None)
-        t.__class__ = Watched  # converting it to a Python value (`.item()`) is reported, as for op results
-        return t
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_as_tensors(x) for x in obj)
-    if isinstance(obj, dict):
-        return {k: _as_tensors(x) for k, x in obj.items()}
-    return obj
+    return _map_leaves(obj, (np.ndarray, np.generic), _watched)
 
 
 class _WatchConstruction:
@@ -251,13 +260,7 @@ class _WatchConstruction:
 
 
 def _detached(out: Any) -> Any:
-    if isinstance(out, Tensor):
-        return Tensor._make(out.data, False, None)
-    if isinstance(out, (tuple, list)):
-        return type(out)(_detached(x) for x in out)
-    if isinstance(out, dict):
-        return {k: _detached(x) for k, x in out.items()}
-    return out
+    return _map_leaves(out, Tensor, lambda t: Tensor._make(t.data, False, None))
 
 
 class _Entry:
