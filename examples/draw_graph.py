@@ -50,6 +50,7 @@ def main(argv: list | None = None) -> dict:
     p.add_argument("--out", default=".", help="directory for the drawings (default: current directory)")
     p.add_argument("--rankdir", default="TB", choices=("TB", "LR", "BT", "RL"), help="layout direction")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
+    p.add_argument("--html", metavar="PATH", help="also write the interactive explorer page (ag.viz.explore) here")
     args = p.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     model, loss = xor_loss(args.seed)
@@ -63,6 +64,10 @@ def main(argv: list | None = None) -> dict:
             written[kind] = ag.viz.render(loss, os.path.join(args.out, name), **opts, **extra)
         except RuntimeError as e:  # no renderer for this format: the DOT file is there to render elsewhere
             print(f"draw_graph: skipped {name}: {e}", file=sys.stderr)
+    if args.html:
+        from autograd.viz.explore import explore
+
+        written["html"] = explore(loss, modules=model, path=args.html, title="XOR MLP after backward").path
     for path in written.values():
         print(path)
     return written
