@@ -28,43 +28,59 @@ workload("micrograd", "micrograd's demo (MLP 2-16-16-1, 100 moons, hinge + L2) f
          make_data, CFG, QUICK)
 
 
-def scalar_trainer(make: Callable[[float], object], update: Callable[[list, float], None], read: Callable,
-                   cfg: dict, data) -> Trainer:
-    """The demo written once for any scalar class: `make(v)` creates a parameter, `update(params, lr)` applies
-    SGD and clears the gradients, `read(s)` gives a scalar's value as a float."""
+def scalar_model(make: Callable[[float], object], cfg: dict, data) -> tuple[list, Callable[[], object]]:
+    """The demo's parameters (made with `make(v)`) and a function building its loss graph, written once for any
+    scalar class."""
     x, y = data
     rng = np.random.default_rng(cfg["seed"])
     layers = [[([make(float(w)) for w in rng.uniform(-1, 1, a)], make(0.0)) for _ in range(b)]
               for a, b in zip(SIZES[:-1], SIZES[1:])]
     params = [p for layer in layers for ws, b in layer for p in ws + [b]]
     points = [([float(v) for v in xi], float(yi)) for xi, yi in zip(x, y)]
+
+    def loss():
+        losses = []
+        for xi, yi in points:
+            act: list = xi  # inputs stay Python floats; each side wraps them as it does any constant
+            for depth, layer in enumerate(layers):
+                nxt = []
+                for ws, b in layer:
+                    s = b
+                    for w, a in zip(ws, act):
+                        s = s + w * a
+                    nxt.append(s.relu() if depth < len(layers) - 1 else s)
+                act = nxt
+            losses.append((1 + -yi * act[0]).relu())
+        data_loss = losses[0]
+        for v in losses[1:]:
+            data_loss = data_loss + v
+        data_loss = data_loss * (1.0 / len(losses))
+        reg = params[0] * params[0]
+        for p in params[1:]:
+            reg = reg + p * p
+        return data_loss + reg * 1e-4
+
+    return params, loss
+
+
+def rate(k: int) -> float:
+    """The demo's learning rate at step k."""
+    return 1.0 - 0.9 * k / 100
+
+
+def scalar_trainer(make: Callable[[float], object], update: Callable[[list, float], None], read: Callable,
+                   cfg: dict, data) -> Trainer:
+    """The demo for any scalar class: `make(v)` creates a parameter, `update(params, lr)` applies SGD and clears
+    the gradients, `read(s)` gives a scalar's value as a float."""
+    params, loss = scalar_model(make, cfg, data)
     k, last = 0, 0.0
 
     def train(n: int) -> None:
         nonlocal k, last
         for _ in range(n):
-            losses = []
-            for xi, yi in points:
-                act: list = xi  # inputs stay Python floats; each side wraps them as it does any constant
-                for depth, layer in enumerate(layers):
-                    nxt = []
-                    for ws, b in layer:
-                        s = b
-                        for w, a in zip(ws, act):
-                            s = s + w * a
-                        nxt.append(s.relu() if depth < len(layers) - 1 else s)
-                    act = nxt
-                losses.append((1 + -yi * act[0]).relu())
-            data_loss = losses[0]
-            for v in losses[1:]:
-                data_loss = data_loss + v
-            data_loss = data_loss * (1.0 / len(losses))
-            reg = params[0] * params[0]
-            for p in params[1:]:
-                reg = reg + p * p
-            total = data_loss + reg * 1e-4
+            total = loss()
             total.backward()
-            update(params, 1.0 - 0.9 * k / 100)
+            update(params, rate(k))
             k += 1
             last = read(total)
 
@@ -101,3 +117,32 @@ def scalar_eager(cfg: dict, data) -> Trainer:
             p.grad = None
 
     return scalar_trainer(make, update, lambda s: float(s.data), cfg, data)
+
+
+@side("micrograd", "compiled", target=speedup(20.0))
+def scalar_compiled(cfg: dict, data) -> Trainer:
+    """The whole step (zero_grad, loss, backward, optim.SGD step) under ag.compile; the rate is set on the
+    optimizer outside the step, and replays read it afresh."""
+    import autograd as ag
+    from nn import optim
+
+    params, loss = scalar_model(lambda v: ag.tensor(v, requires_grad=True), cfg, data)
+    opt = optim.SGD(params, lr=1.0)
+    k, last = 0, 0.0
+
+    @ag.compile
+    def step():
+        opt.zero_grad()
+        total = loss()
+        total.backward()
+        opt.step()
+        return total
+
+    def train(n: int) -> None:
+        nonlocal k, last
+        for _ in range(n):
+            opt.lr = rate(k)
+            last = float(step().data)
+            k += 1
+
+    return Trainer(train, lambda: {"loss": np.float64(last), "params": np.array([float(p.data) for p in params])})

@@ -107,3 +107,36 @@ def mnist_eager(cfg: dict, data) -> Trainer:
             last = loss.item()
 
     return Trainer(train, lambda: _state(last, current()))
+
+
+@side("mnist", "compiled", target=at_most(1.0))
+def mnist_compiled(cfg: dict, data) -> Trainer:
+    """mnist's eager step under ag.compile: recorded on the first call, replayed as generated numpy afterwards."""
+    import autograd as ag
+    import nn
+    import nn.functional as F
+    from nn import optim
+
+    x, labels = data
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
+    current = load_linears(model, init_params(cfg))
+    opt = optim.SGD(model.parameters(), lr=cfg["lr"])
+    bs, nb = cfg["batch"], cfg["batches"]
+    pos, last = 0, 0.0
+
+    @ag.compile
+    def step(xb, yb):
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def train(n: int) -> None:
+        nonlocal pos, last
+        for _ in range(n):
+            i = (pos % nb) * bs
+            pos += 1
+            last = step(x[i:i + bs], labels[i:i + bs]).item()
+
+    return Trainer(train, lambda: _state(last, current()))

@@ -135,3 +135,44 @@ def seed_nn_eager(cfg: dict, data) -> Trainer:
         return {"loss": np.float64(last), "w01": w01, "w12": w12, "w23": w23}
 
     return Trainer(train, state)
+
+
+@side("seed-nn", "compiled", target=at_most(1.0))
+def seed_nn_compiled(cfg: dict, data) -> Trainer:
+    """seed-nn's step (forward, loss, zero_grad, backward, step) under ag.compile: recorded on the first call,
+    replayed as generated numpy afterwards."""
+    import autograd as ag
+    import nn
+    import nn.functional as F
+    from nn import optim
+
+    x, y = data
+    layers: list = []
+    for a, c in zip(SIZES[:-1], SIZES[1:]):
+        layers += [nn.Linear(a, c, bias=False), nn.Sigmoid()]
+    model = nn.Sequential(*layers)
+    current = load_linears(model, [(w, None) for w in init_weights(cfg)])
+    opt = optim.SGD(model.parameters(), lr=cfg["lr"])
+    b, nb = _batches(cfg, data)
+    pos, last = 0, 0.0
+
+    @ag.compile
+    def step(xb, yb):
+        loss = 0.5 * F.mse_loss(model(xb), yb, reduction="sum")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    def train(n: int) -> None:
+        nonlocal pos, last
+        for _ in range(n):
+            i = (pos % nb) * b
+            pos += 1
+            last = step(x[i:i + b], y[i:i + b]).item()
+
+    def state() -> dict:
+        w01, w12, w23 = current()
+        return {"loss": np.float64(last), "w01": w01, "w12": w12, "w23": w23}
+
+    return Trainer(train, state)
