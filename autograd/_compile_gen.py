@@ -126,6 +126,15 @@ class Gen:
             self.ns[name] = np.empty(shape, dtype)
         return name
 
+    def filled(self, shape: tuple, dtype: Any, value: float) -> str:
+        """A read-only array of `shape` holding `value` everywhere (a constant operand)."""
+        name = f"c{next(_counter)}"
+        if not self.counting:
+            arr = np.full(shape, value, dtype)
+            arr.flags.writeable = False
+            self.ns[name] = arr
+        return name
+
     # ---- how a Val's array comes to be ------------------------------------------------------------------
     def out(self, v: Val) -> str:
         """`, out` for a numpy call computing v: v's buffer, or nothing when v must be a fresh array."""
@@ -218,7 +227,9 @@ class Gen:
                 if n not in self.handed:
                     self.handed[n] = len(self.handed)
                     self.ns["_B"].append(np.empty(v.shape, v.dtype))
-                expr = f"_recycled(_B, {self.handed[n]})"
+                # recycled(), inline: the list and getrefcount's argument are its only references
+                k = self.handed[n]
+                expr = f"(_B[{k}] if _rc(_B[{k}]) == 2 else _recycled(_B, {k}))"
                 return {"o": f", {expr}", "k": f", out={expr}", "a": expr}[kind]
             name = f"b{n}"
             if name not in self.ns:

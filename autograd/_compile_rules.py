@@ -275,7 +275,7 @@ class _Reduction(_Rule):
     def forward(self, g, op):
         x, o = g.x(op.ins[0]), op.options
         if op.cls is reduce.Sum and not o:
-            expr = f"{x}.sum()"
+            expr = f"_reduce({x}, None)"  # what x.sum() calls, without numpy's Python wrapper
         else:
             fn = "_np.sum" if op.cls is reduce.Sum else "_np.mean"
             expr = f"{fn}({x}, axis={g.bind(o.get('axis'))}, keepdims={bool(o.get('keepdims'))})"
@@ -302,8 +302,10 @@ class _Sigmoid(_Rule):
     def forward(self, g, op):
         x, s = op.ins[0], op.out.name
         if x.kind == "a":
-            cap = g.bind(getattr(el, "_EXP_MAX", {}).get(x.dtype, 709.0))
             a, b = g.scratch(x.shape, x.dtype), g.scratch(x.shape, x.dtype)
+            # The cap as a full array: np.minimum with a scalar operand takes an unvectorized loop (callgrind:
+            # about 2x the instructions of the array-array loop on this MLP's activations).
+            cap = g.filled(x.shape, x.dtype, getattr(el, "_EXP_MAX", {}).get(x.dtype, 709.0))
             g.line(f"_neg({g.x(x)}, {a}); _minimum({a}, {cap}, out={b}); _exp({b}, {a}); _add({a}, 1.0, {b}); "
                    f"{s} = _div(1.0, {b}{g.out(op.out)})")  # numpy's reciprocal is 1.0 / x, computed slower
         else:
@@ -329,9 +331,12 @@ class _Elementwise(_Rule):
         X = g.x(x)
         if x.kind == "f" and cls is el.Relu:  # np.maximum(x, 0.0) keeps x unless x < 0 (so NaN and -0.0 too)
             g.let(op.out, f"0.0 if {X} < 0.0 else {g.x(x)}")
+        elif x.kind == "a" and cls is el.Relu:
+            # np.maximum(x, 0.0) with the zero as a full array: the same elementwise result through the
+            # vectorized array-array loop (callgrind: a fifth of the scalar loop's instructions at 128x256)
+            g.line(f"{y} = _maximum({X}, {g.filled(x.shape, x.dtype, 0.0)}{g.out_kw(op.out)})")
         elif x.kind == "a" and cls in _UFUNC:
-            out = g.out_kw(op.out) if cls is el.Relu else g.out(op.out)
-            g.line(f"{y} = {_UFUNC[cls]}({X}{', 0.0' if cls is el.Relu else ''}{out})")
+            g.line(f"{y} = {_UFUNC[cls]}({X}{g.out(op.out)})")
         elif op.out.kind == "a":
             g.line(f"{y} = {g.bind(cls.f)}({X})")
             g.own(op.out)
@@ -347,9 +352,11 @@ class _Elementwise(_Rule):
             if cls is el.Neg:
                 return [f"{G} * -1.0"]
         if x.kind == "a" and gv.kind == "a":
-            if cls is el.Relu:
-                m = g.scratch(x.shape, bool)
-                g.line(f"_greater({X}, 0, {m})")
+            if cls is el.Relu and gv.shape == x.shape:
+                # g * (x > 0) with the mask written as 1.0 / 0.0 in g's dtype: the values the bool mask is cast
+                # to, without a casting loop in the multiply (callgrind: a quarter fewer instructions)
+                m = g.scratch(x.shape, gv.dtype)
+                g.line(f"_greater({X}, {g.filled(x.shape, x.dtype, 0.0)}, {m})")
                 return [Raw(f"_mul({G}, {m}{{out}})", x.shape)]
             if cls is el.Tanh:
                 v, Y = step.outs[0], g.x(y)
@@ -365,7 +372,7 @@ class _Elementwise(_Rule):
         return [v]
 
 
-_UFUNC = {el.Relu: "_maximum", el.Tanh: "_tanh", el.Exp: "_exp", el.Log: "_log", el.Neg: "_neg"}
+_UFUNC = {el.Tanh: "_tanh", el.Exp: "_exp", el.Log: "_log", el.Neg: "_neg"}
 
 
 class _GetItem(_Rule):

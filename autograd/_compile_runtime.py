@@ -133,5 +133,6 @@ RUNTIME = {
     "_add": np.add, "_sub": np.subtract, "_mul": np.multiply, "_div": np.true_divide, "_neg": np.negative,
     "_matmul": np.matmul, "_exp": np.exp, "_log": np.log, "_tanh": np.tanh, "_maximum": np.maximum,
     "_greater": np.greater, "_less": np.less, "_reduce": np.add.reduce, "_copyto": np.copyto,
-    "_empty": np.empty, "_fit": fit, "_recycled": recycled, "_minimum": np.minimum, "_reciprocal": np.reciprocal,
+    "_empty": np.empty, "_fit": fit, "_recycled": recycled, "_rc": getrefcount, "_minimum": np.minimum,
+    "_reciprocal": np.reciprocal,
 }

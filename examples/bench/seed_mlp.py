@@ -176,3 +176,4 @@ def seed_nn_compiled(cfg: dict, data) -> Trainer:
         return {"loss": np.float64(last), "w01": w01, "w12": w12, "w23": w23}
 
     return Trainer(train, state)
+
