@@ -127,9 +127,12 @@ class Gen:
         return name
 
     def filled(self, shape: tuple, dtype: Any, value: float) -> str:
-        """A read-only array of `shape` holding `value` everywhere (a constant operand)."""
-        name = f"c{next(_counter)}"
-        if not self.counting:
+        """A read-only array of `shape` holding `value` everywhere (a constant operand; one per kind)."""
+        key = ("filled", tuple(shape), np.dtype(dtype).str, value)
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = f"c{next(_counter)}"
+        if not self.counting and name not in self.ns:
             arr = np.full(shape, value, dtype)
             arr.flags.writeable = False
             self.ns[name] = arr

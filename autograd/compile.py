@@ -48,7 +48,10 @@ updates (momentum, Adam, RMSprop) as effects that replays call, so state and sch
 """
 from __future__ import annotations
 
+import ctypes
 import functools
+import gc
+import sys
 import threading
 import warnings
 from collections import OrderedDict
@@ -58,6 +61,7 @@ import numpy as np
 
 from . import _mode
 from ._compile_gen import generate
+from ._compile_ir import Store
 from ._compile_record import Recorder, Watched
 from ._compile_runtime import GradSet, Mismatch
 from ._tensor import Tensor
@@ -263,6 +267,29 @@ def _detached(out: Any) -> Any:
     return _map_leaves(out, Tensor, lambda t: Tensor._make(t.data, False, None))
 
 
+def _drop_kept_gradients(rec: Recorder) -> None:
+    """The engine keeps a leaf's last gradient array to write the next one into; replays store gradients
+    of their own, so the arrays kept by the recorded (eager) call would only take memory."""
+    for step in rec.steps:
+        if isinstance(step, Store) and step.ref.obj is not None:
+            step.ref.obj.__dict__.pop("_grad_buffer", None)
+
+
+def _trim_heap() -> None:
+    """With glibc, hand back the heap pages the recorded call's temporaries were freed from: they would stay
+    resident for the life of the process (measured on the MNIST-size MLP: about 20 MB resident, 9 MB trimmed)."""
+    if _libc is not None:
+        gc.collect()  # the recording's values may sit in reference cycles
+        _libc.malloc_trim(0)
+
+
+try:  # glibc's malloc_trim (absent elsewhere, where there is nothing to do)
+    _libc: Any = ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") else None
+    _libc.malloc_trim  # noqa: B018  (raises AttributeError on a libc without it, such as musl)
+except (OSError, AttributeError):
+    _libc = None
+
+
 class _Entry:
     __slots__ = ("replay", "source", "guards", "eager", "steps")
 
@@ -338,6 +365,7 @@ class Compiled:
             rec.classify_temporaries()
             replay, source = generate(rec, spec)
             entry = _Entry(replay, source, rec.guards, None, len(rec.steps))
+            _drop_kept_gradients(rec)
         self._cache.pop(key, None)
         self._cache[key] = entry  # most recently recorded last: the cache forgets the oldest recording
         while len(self._cache) > self.cache_size:
@@ -347,7 +375,11 @@ class Compiled:
             warnings.warn(f"compiled function {getattr(self.fn, '__name__', '?')} has been recorded "
                           f"{self.recordings} times: its signature (shapes, dtypes, Python-number arguments) or a "
                           "checked value keeps changing, so it mostly runs eagerly", CompileWarning, stacklevel=3)
-        return _detached(out)
+        result = _detached(out)
+        if entry.replay is not None:
+            out = spec = rec = None  # the recorded call's arrays go before the heap is trimmed
+            _trim_heap()
+        return result
 
     def source(self) -> str:
         """The generated source of the most recently used recording ('' if it runs eagerly)."""
