@@ -101,46 +101,9 @@ def seed_raw_eager(cfg: dict, data) -> Trainer:
     return Trainer(train, lambda: {"loss": np.float64(last), "w01": w01.data, "w12": w12.data, "w23": w23.data})
 
 
-@side("seed-nn", "eager", target=at_most(1.6))
-def seed_nn_eager(cfg: dict, data) -> Trainer:
-    """The same training as the README teaches: nn.Sequential of Linear(bias=False) and Sigmoid, a loss from
-    nn.functional, optim.SGD with zero_grad / backward / step."""
-    import nn
-    import nn.functional as F
-    from nn import optim
-
-    x, y = data
-    layers: list = []
-    for a, c in zip(SIZES[:-1], SIZES[1:]):
-        layers += [nn.Linear(a, c, bias=False), nn.Sigmoid()]
-    model = nn.Sequential(*layers)
-    current = load_linears(model, [(w, None) for w in init_weights(cfg)])
-    opt = optim.SGD(model.parameters(), lr=cfg["lr"])
-    b, nb = _batches(cfg, data)
-    pos, last = 0, 0.0
-
-    def train(n: int) -> None:
-        nonlocal pos, last
-        for _ in range(n):
-            i = (pos % nb) * b
-            pos += 1
-            loss = 0.5 * F.mse_loss(model(x[i:i + b]), y[i:i + b], reduction="sum")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            last = loss.item()
-
-    def state() -> dict:
-        w01, w12, w23 = current()
-        return {"loss": np.float64(last), "w01": w01, "w12": w12, "w23": w23}
-
-    return Trainer(train, state)
-
-
-@side("seed-nn", "compiled", target=at_most(1.0))
-def seed_nn_compiled(cfg: dict, data) -> Trainer:
-    """seed-nn's step (forward, loss, zero_grad, backward, step) under ag.compile: recorded on the first call,
-    replayed as generated numpy afterwards."""
+def _nn_trainer(cfg: dict, data, compiled: bool) -> Trainer:
+    """The training as the README teaches: nn.Sequential of Linear(bias=False) and Sigmoid, a loss from
+    nn.functional, optim.SGD with zero_grad / backward / step; the step run eagerly or under ag.compile."""
     import autograd as ag
     import nn
     import nn.functional as F
@@ -156,13 +119,15 @@ def seed_nn_compiled(cfg: dict, data) -> Trainer:
     b, nb = _batches(cfg, data)
     pos, last = 0, 0.0
 
-    @ag.compile
     def step(xb, yb):
         loss = 0.5 * F.mse_loss(model(xb), yb, reduction="sum")
         opt.zero_grad()
         loss.backward()
         opt.step()
         return loss
+
+    if compiled:
+        step = ag.compile(step)
 
     def train(n: int) -> None:
         nonlocal pos, last
@@ -177,3 +142,14 @@ def seed_nn_compiled(cfg: dict, data) -> Trainer:
 
     return Trainer(train, state)
 
+
+@side("seed-nn", "eager", target=at_most(1.6))
+def seed_nn_eager(cfg: dict, data) -> Trainer:
+    """The step as the README teaches it, run eagerly."""
+    return _nn_trainer(cfg, data, compiled=False)
+
+
+@side("seed-nn", "compiled", target=at_most(1.0))
+def seed_nn_compiled(cfg: dict, data) -> Trainer:
+    """The same step under ag.compile: recorded on the first call, replayed as generated numpy afterwards."""
+    return _nn_trainer(cfg, data, compiled=True)
