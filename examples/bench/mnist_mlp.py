@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layout import load_linears
-from .registry import Trainer, at_most, side, workload
+from .registry import Trainer, at_most, nn_trainer, side, workload
 
 SIZES = (784, 256, 128, 10)
 
@@ -84,7 +84,6 @@ def mnist_numpy(cfg: dict, data) -> Trainer:
 def _trainer(cfg: dict, data, compiled: bool) -> Trainer:
     """nn.Sequential(Linear, ReLU, Linear, ReLU, Linear), F.cross_entropy with integer labels, optim.SGD; the
     step run eagerly or under ag.compile."""
-    import autograd as ag
     import nn
     import nn.functional as F
     from nn import optim
@@ -93,27 +92,8 @@ def _trainer(cfg: dict, data, compiled: bool) -> Trainer:
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     current = load_linears(model, init_params(cfg))
     opt = optim.SGD(model.parameters(), lr=cfg["lr"])
-    bs, nb = cfg["batch"], cfg["batches"]
-    pos, last = 0, 0.0
-
-    def step(xb, yb):
-        loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    if compiled:
-        step = ag.compile(step)
-
-    def train(n: int) -> None:
-        nonlocal pos, last
-        for _ in range(n):
-            i = (pos % nb) * bs
-            pos += 1
-            last = step(x[i:i + bs], labels[i:i + bs]).item()
-
-    return Trainer(train, lambda: _state(last, current()))
+    return nn_trainer(model, opt, F.cross_entropy, x, labels, cfg["batch"], cfg["batches"], compiled,
+                      lambda last: _state(last, current()))
 
 
 @side("mnist", "eager", target=at_most(1.15))

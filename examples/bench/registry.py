@@ -123,3 +123,30 @@ def side(workload_name: str, side_name: str, target: Target | None = None,
         w.sides[side_name] = Side(side_name, setup, tuple(needs), target)
         return setup
     return register
+
+
+def nn_trainer(model: Any, opt: Any, loss_of: Callable, x: np.ndarray, y: np.ndarray, batch: int, batches: int,
+               compiled: bool, state: Callable[[float], dict]) -> Trainer:
+    """Minibatch training the way the README teaches it: loss, opt.zero_grad(), backward, opt.step(), over
+    `batches` batches in order; the step runs eagerly or under ag.compile. `state(last_loss)` gives the state."""
+    import autograd as ag
+
+    def step(xb, yb):
+        loss = loss_of(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    if compiled:
+        step = ag.compile(step)
+    pos, last = 0, 0.0
+
+    def train(n: int) -> None:
+        nonlocal pos, last
+        for _ in range(n):
+            i = (pos % batches) * batch
+            pos += 1
+            last = step(x[i:i + batch], y[i:i + batch]).item()
+
+    return Trainer(train, lambda: state(last))

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import data as example_data
 from .layout import load_linears
-from .registry import Trainer, at_most, side, workload
+from .registry import Trainer, at_most, nn_trainer, side, workload
 
 SIZES = (24, 128, 64, 12)
 
@@ -104,7 +104,6 @@ def seed_raw_eager(cfg: dict, data) -> Trainer:
 def _nn_trainer(cfg: dict, data, compiled: bool) -> Trainer:
     """The training as the README teaches: nn.Sequential of Linear(bias=False) and Sigmoid, a loss from
     nn.functional, optim.SGD with zero_grad / backward / step; the step run eagerly or under ag.compile."""
-    import autograd as ag
     import nn
     import nn.functional as F
     from nn import optim
@@ -117,30 +116,13 @@ def _nn_trainer(cfg: dict, data, compiled: bool) -> Trainer:
     current = load_linears(model, [(w, None) for w in init_weights(cfg)])
     opt = optim.SGD(model.parameters(), lr=cfg["lr"])
     b, nb = _batches(cfg, data)
-    pos, last = 0, 0.0
 
-    def step(xb, yb):
-        loss = 0.5 * F.mse_loss(model(xb), yb, reduction="sum")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    if compiled:
-        step = ag.compile(step)
-
-    def train(n: int) -> None:
-        nonlocal pos, last
-        for _ in range(n):
-            i = (pos % nb) * b
-            pos += 1
-            last = step(x[i:i + b], y[i:i + b]).item()
-
-    def state() -> dict:
+    def state(last: float) -> dict:
         w01, w12, w23 = current()
         return {"loss": np.float64(last), "w01": w01, "w12": w12, "w23": w23}
 
-    return Trainer(train, state)
+    return nn_trainer(model, opt, lambda out, t: 0.5 * F.mse_loss(out, t, reduction="sum"), x, y, b, nb, compiled,
+                      state)
 
 
 @side("seed-nn", "eager", target=at_most(1.6))
